@@ -1,0 +1,35 @@
+-- Branches, their commits, and versioned entity rows.
+-- A branch stores only its own rows; reads of a fork fall through to its
+-- parent's rows with commit_version <= forked_at (no copying on fork).
+CREATE TABLE branches (
+    name        TEXT PRIMARY KEY,
+    parent      TEXT REFERENCES branches(name),
+    forked_at   BIGINT,
+    head        BIGINT NOT NULL DEFAULT 0,
+    protected   BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at  TIMESTAMPTZ NOT NULL
+);
+
+-- The commit log, also the audit log. `changes` is a JSON array of
+-- { entityKind, id, change, fields }.
+CREATE TABLE commits (
+    branch      TEXT NOT NULL REFERENCES branches(name),
+    version     BIGINT NOT NULL,
+    author      TEXT,
+    message     TEXT,
+    created_at  TIMESTAMPTZ NOT NULL,
+    changes     JSONB NOT NULL,
+    PRIMARY KEY (branch, version)
+);
+
+-- One row per entity per commit that touched it. body NULL = deleted.
+-- `version` is the entity's optimistic-lock version after that commit.
+CREATE TABLE entity_versions (
+    branch          TEXT NOT NULL REFERENCES branches(name),
+    kind            TEXT NOT NULL,
+    id              TEXT NOT NULL,
+    commit_version  BIGINT NOT NULL,
+    version         BIGINT NOT NULL,
+    body            JSONB,
+    PRIMARY KEY (branch, kind, id, commit_version)
+);

@@ -1,0 +1,239 @@
+//! `Branch`: one consistent state of a branch and everything read from it.
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+
+use super::commit::Commit;
+use super::entities::{InterfaceType, LinkType, ObjectType, OntologyNode};
+use super::enums::Status;
+use super::error::GqlResult;
+use super::limits::page_size;
+use crate::engine::{BranchView, Engine};
+use crate::error::Error;
+use crate::model;
+
+/// Extra fields on every connection.
+#[derive(SimpleObject)]
+pub struct ConnectionFields {
+    /// Number of items matching the query (all pages).
+    total_count: usize,
+}
+
+type Conn<N> = Connection<String, N, ConnectionFields>;
+
+/// Narrow `objectTypes`. All given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct ObjectTypeFilter {
+    /// Only object types with this status.
+    status: Option<Status>,
+    /// Only object types that directly extend this one.
+    extends: Option<ID>,
+    /// Only object types that directly implement this interface.
+    implements: Option<ID>,
+    /// Case-insensitive substring of apiName or displayName.
+    search: Option<String>,
+}
+
+impl ObjectTypeFilter {
+    fn matches(&self, t: &model::ObjectType) -> bool {
+        let status = self.status.is_none_or(|s| model::Status::from(s) == t.status);
+        let extends = self.extends.as_ref().is_none_or(|p| t.extends.iter().any(|e| e == p.as_str()));
+        let implements = self.implements.as_ref().is_none_or(|i| t.implements.iter().any(|e| e == i.as_str()));
+        let search = self.search.as_ref().is_none_or(|q| {
+            let q = q.to_lowercase();
+            t.api_name.to_lowercase().contains(&q) || t.display_name.to_lowercase().contains(&q)
+        });
+        status && extends && implements && search
+    }
+}
+
+/// Build a forward page: items strictly after the cursor, at most `first`.
+fn page<'a, T: 'a, N: async_graphql::OutputType>(
+    items: impl Iterator<Item = &'a T>,
+    total_count: usize,
+    first: i32,
+    had_cursor: bool,
+    cursor: impl Fn(&T) -> String,
+    node: impl Fn(&T) -> N,
+) -> async_graphql::Result<Conn<N>> {
+    let first = page_size(first).gql()?;
+    let mut items = items.take(first + 1).collect::<Vec<_>>();
+    let has_next = items.len() > first;
+    items.truncate(first);
+    let mut conn = Connection::with_additional_fields(had_cursor, has_next, ConnectionFields { total_count });
+    conn.edges.extend(items.into_iter().map(|t| Edge::new(cursor(t), node(t))));
+    Ok(conn)
+}
+
+/// A branch of the ontology, read at one version: every field of one
+/// query sees the same state even while commits land.
+pub struct Branch(pub BranchView);
+
+#[Object]
+impl Branch {
+    async fn name(&self) -> &str {
+        &self.0.meta.name
+    }
+    /// The branch this one was forked from; null for `main`.
+    async fn parent(&self) -> Option<&str> {
+        self.0.meta.parent.as_deref()
+    }
+    /// The parent's version this branch was forked at.
+    async fn forked_at(&self) -> Option<i64> {
+        self.0.meta.forked_at
+    }
+    /// Number of commits on this branch (counted from 0 at creation), as
+    /// of this read. Pass it as `expectedBranchVersion` to guard a write.
+    async fn version(&self) -> i64 {
+        self.0.state.version
+    }
+    /// Protected branches reject direct writes; they change only by merge.
+    async fn protected(&self) -> bool {
+        self.0.state.protected
+    }
+    /// Whether this is a past version (`branch(name, at:)`).
+    async fn historical(&self) -> bool {
+        self.0.at.is_some()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.meta.created_at
+    }
+    /// Counts of entities and graph edges in this state.
+    async fn stats(&self) -> BranchStats {
+        let o = &self.0.state.ontology;
+        BranchStats {
+            object_types: o.object_type_count(),
+            interfaces: o.interface_count(),
+            link_types: o.link_type_count(),
+            edges: self.0.state.graph().edge_count(),
+        }
+    }
+
+    /// One object type by apiName, or null.
+    async fn object_type(&self, api_name: ID) -> Option<ObjectType> {
+        let o = &self.0.state.ontology;
+        o.object_type(&api_name).map(|t| ObjectType::new(t.clone(), o.clone()))
+    }
+
+    /// Object types in apiName order, `first` at a time (max 1000) after
+    /// the cursor `after`.
+    async fn object_types(
+        &self,
+        #[graphql(default = 100)] first: i32,
+        after: Option<String>,
+        filter: Option<ObjectTypeFilter>,
+    ) -> async_graphql::Result<Conn<ObjectType>> {
+        let o = &self.0.state.ontology;
+        let node = |t: &std::sync::Arc<model::ObjectType>| ObjectType::new(t.clone(), o.clone());
+        let cursor = |t: &std::sync::Arc<model::ObjectType>| t.api_name.clone();
+        match filter {
+            None => {
+                let items = o.object_types_after(after.as_deref());
+                page(items, o.object_type_count(), first, after.is_some(), cursor, node)
+            }
+            Some(f) => {
+                let total = o.object_types_after(None).filter(|t| f.matches(t)).count();
+                let items = o.object_types_after(after.as_deref()).filter(|t| f.matches(t));
+                page(items, total, first, after.is_some(), cursor, node)
+            }
+        }
+    }
+
+    /// One interface by apiName, or null.
+    async fn interface(&self, api_name: ID) -> Option<InterfaceType> {
+        let o = &self.0.state.ontology;
+        o.interface(&api_name).map(|i| InterfaceType::new(i.clone(), o.clone()))
+    }
+
+    /// Interfaces in apiName order.
+    async fn interfaces(
+        &self,
+        #[graphql(default = 100)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<InterfaceType>> {
+        let o = &self.0.state.ontology;
+        let items = o.interfaces_after(after.as_deref());
+        let node = |i: &std::sync::Arc<model::Interface>| InterfaceType::new(i.clone(), o.clone());
+        page(items, o.interface_count(), first, after.is_some(), |i| i.api_name.clone(), node)
+    }
+
+    /// One link type by id (`"{source}.{apiName}.{target}"`), or null.
+    async fn link_type(&self, id: ID) -> Option<LinkType> {
+        let o = &self.0.state.ontology;
+        o.link_type(&id).map(|l| LinkType::new(l.clone(), o.clone()))
+    }
+
+    /// Link types in id order, optionally only those with the given
+    /// source, target and/or relation name.
+    async fn link_types(
+        &self,
+        #[graphql(default = 100)] first: i32,
+        after: Option<String>,
+        source: Option<ID>,
+        target: Option<ID>,
+        api_name: Option<String>,
+    ) -> async_graphql::Result<Conn<LinkType>> {
+        let o = &self.0.state.ontology;
+        let keep = |l: &model::LinkType| {
+            source.as_ref().is_none_or(|s| l.source == s.as_str())
+                && target.as_ref().is_none_or(|t| l.target == t.as_str())
+                && api_name.as_ref().is_none_or(|a| &l.api_name == a)
+        };
+        let node = |l: &std::sync::Arc<model::LinkType>| LinkType::new(l.clone(), o.clone());
+        let cursor = |l: &std::sync::Arc<model::LinkType>| l.id();
+        if source.is_none() && target.is_none() && api_name.is_none() {
+            let items = o.link_types_after(after.as_deref());
+            return page(items, o.link_type_count(), first, after.is_some(), cursor, node);
+        }
+        // With an endpoint given, only that node's referrers are candidates.
+        let mut matching: Vec<&std::sync::Arc<model::LinkType>> = match source.as_ref().or(target.as_ref()) {
+            Some(n) => o.referrers(n).filter_map(|id| o.link_type(id)).filter(|l| keep(l)).collect(),
+            None => o.link_types_after(None).filter(|l| keep(l)).collect(),
+        };
+        matching.sort_by(|a, b| a.id().cmp(&b.id()));
+        let total = matching.len();
+        let start = after.as_ref().map_or(0, |a| matching.partition_point(|l| l.id() <= *a));
+        page(matching[start..].iter().copied(), total, first, after.is_some(), cursor, node)
+    }
+
+    /// An object type or interface by apiName, or null.
+    async fn node(&self, api_name: ID) -> Option<OntologyNode> {
+        OntologyNode::find(&self.0.state.ontology, &api_name)
+    }
+
+    /// The commit history of this branch, newest first. `after` is the
+    /// cursor of the last commit seen (its version).
+    async fn commits(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 50)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<Commit>> {
+        let first = page_size(first).gql()?;
+        let head = self.0.state.version;
+        let before = match &after {
+            None => head + 1,
+            Some(c) => c.parse::<i64>().map_err(|_| Error::bad_input("after", "not a commit cursor")).gql()?,
+        };
+        let engine = ctx.data_unchecked::<Engine>();
+        let mut rows = engine.commits(&self.0.meta.name, Some(before.min(head + 1)), first as i64 + 1).await.gql()?;
+        let has_next = rows.len() > first;
+        rows.truncate(first);
+        let mut conn = Connection::with_additional_fields(after.is_some(), has_next, ConnectionFields {
+            total_count: head as usize,
+        });
+        conn.edges.extend(rows.into_iter().map(|c| Edge::new(c.version.to_string(), Commit(c))));
+        Ok(conn)
+    }
+}
+
+/// Sizes of one branch state.
+#[derive(SimpleObject)]
+pub struct BranchStats {
+    object_types: usize,
+    interfaces: usize,
+    link_types: usize,
+    /// Edges of the graph: extends, implements, references and link types.
+    edges: usize,
+}

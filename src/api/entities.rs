@@ -1,0 +1,258 @@
+//! GraphQL views of ontology entities. Each holds the entity and the
+//! ontology state it was read from, so related lookups stay consistent.
+
+use std::sync::Arc;
+
+use async_graphql::{Interface, Object, ID};
+
+use super::enums::{Cardinality, DataType, NodeKind, Status};
+use crate::model::{self, Ontology};
+
+/// A node of the ontology graph: an object type or an interface.
+#[derive(Interface)]
+#[graphql(
+    name = "OntologyNode",
+    field(name = "api_name", ty = "ID", desc = "Identity on its branch; unique across object types and interfaces."),
+    field(name = "display_name", ty = "&str", desc = "Human-readable name."),
+    field(name = "description", ty = "Option<&str>"),
+    field(name = "kind", ty = "NodeKind", desc = "OBJECT_TYPE or INTERFACE."),
+    field(name = "version", ty = "i64", desc = "Optimistic-lock version: 1 on creation, +1 per change."),
+    field(name = "properties", ty = "Vec<Property>"),
+    field(name = "referenced_by", ty = "Vec<ID>", desc = "Ids of the entities that reference this node.")
+)]
+pub enum OntologyNode {
+    ObjectType(ObjectType),
+    Interface(InterfaceType),
+}
+
+impl OntologyNode {
+    pub fn find(o: &Arc<Ontology>, api_name: &str) -> Option<Self> {
+        if let Some(t) = o.object_type(api_name) {
+            return Some(OntologyNode::ObjectType(ObjectType::new(t.clone(), o.clone())));
+        }
+        o.interface(api_name).map(|i| OntologyNode::Interface(InterfaceType::new(i.clone(), o.clone())))
+    }
+}
+
+fn referrers(o: &Ontology, api_name: &str) -> Vec<ID> {
+    o.referrers(api_name).map(|r| ID(r.to_string())).collect()
+}
+
+fn ids(names: &[String]) -> Vec<ID> {
+    names.iter().cloned().map(ID).collect()
+}
+
+/// A kind of thing in the ontology (a node of the graph).
+pub struct ObjectType {
+    inner: Arc<model::ObjectType>,
+    ontology: Arc<Ontology>,
+}
+
+impl ObjectType {
+    pub fn new(inner: Arc<model::ObjectType>, ontology: Arc<Ontology>) -> Self {
+        ObjectType { inner, ontology }
+    }
+}
+
+#[Object]
+impl ObjectType {
+    /// Identity on its branch (immutable): `^[A-Za-z][A-Za-z0-9_]*$`.
+    async fn api_name(&self) -> ID {
+        ID(self.inner.api_name.clone())
+    }
+    async fn display_name(&self) -> &str {
+        &self.inner.display_name
+    }
+    async fn description(&self) -> Option<&str> {
+        self.inner.description.as_deref()
+    }
+    async fn status(&self) -> Status {
+        self.inner.status.into()
+    }
+    /// Always OBJECT_TYPE.
+    async fn kind(&self) -> NodeKind {
+        NodeKind::ObjectType
+    }
+    /// Optimistic-lock version: 1 on creation, +1 per change. Pass it as
+    /// `expectedVersion` to update or delete.
+    async fn version(&self) -> i64 {
+        self.inner.version
+    }
+    async fn properties(&self) -> Vec<Property> {
+        self.inner.properties.iter().cloned().map(Property).collect()
+    }
+    /// apiNames of the object types this one extends (its parents).
+    async fn extends(&self) -> Vec<ID> {
+        ids(&self.inner.extends)
+    }
+    /// apiNames of the interfaces this object type implements.
+    async fn implements(&self) -> Vec<ID> {
+        ids(&self.inner.implements)
+    }
+    /// The parent object types themselves.
+    async fn parents(&self) -> Vec<ObjectType> {
+        let o = &self.ontology;
+        self.inner.extends.iter().filter_map(|p| o.object_type(p)).map(|t| ObjectType::new(t.clone(), o.clone())).collect()
+    }
+    /// Link types whose source is this object type, in id order.
+    async fn outgoing_links(&self) -> Vec<LinkType> {
+        self.links(|l| l.source == self.inner.api_name)
+    }
+    /// Link types whose target is this object type, in id order.
+    async fn incoming_links(&self) -> Vec<LinkType> {
+        self.links(|l| l.target == self.inner.api_name)
+    }
+    /// Ids of the entities that reference this object type (subtypes, link
+    /// types, REFERENCE properties): what blocks a delete without cascade.
+    async fn referenced_by(&self) -> Vec<ID> {
+        referrers(&self.ontology, &self.inner.api_name)
+    }
+}
+
+impl ObjectType {
+    fn links(&self, keep: impl Fn(&model::LinkType) -> bool) -> Vec<LinkType> {
+        let o = &self.ontology;
+        o.referrers(&self.inner.api_name)
+            .filter_map(|id| o.link_type(id))
+            .filter(|l| keep(l))
+            .map(|l| LinkType::new(l.clone(), o.clone()))
+            .collect()
+    }
+}
+
+/// A shape that object types implement (a node of the graph).
+#[derive(Clone)]
+pub struct InterfaceType {
+    inner: Arc<model::Interface>,
+    ontology: Arc<Ontology>,
+}
+
+impl InterfaceType {
+    pub fn new(inner: Arc<model::Interface>, ontology: Arc<Ontology>) -> Self {
+        InterfaceType { inner, ontology }
+    }
+}
+
+#[Object(name = "Interface")]
+impl InterfaceType {
+    /// Identity on its branch (immutable); shares the namespace of object types.
+    async fn api_name(&self) -> ID {
+        ID(self.inner.api_name.clone())
+    }
+    async fn display_name(&self) -> &str {
+        &self.inner.display_name
+    }
+    async fn description(&self) -> Option<&str> {
+        self.inner.description.as_deref()
+    }
+    /// Always INTERFACE.
+    async fn kind(&self) -> NodeKind {
+        NodeKind::Interface
+    }
+    /// Optimistic-lock version: 1 on creation, +1 per change.
+    async fn version(&self) -> i64 {
+        self.inner.version
+    }
+    /// apiNames of the interfaces this one extends.
+    async fn extends(&self) -> Vec<ID> {
+        ids(&self.inner.extends)
+    }
+    async fn properties(&self) -> Vec<Property> {
+        self.inner.properties.iter().cloned().map(Property).collect()
+    }
+    /// Ids of the entities that reference this interface.
+    async fn referenced_by(&self) -> Vec<ID> {
+        referrers(&self.ontology, &self.inner.api_name)
+    }
+}
+
+/// A typed relation between two object types (an edge of the graph).
+pub struct LinkType {
+    inner: Arc<model::LinkType>,
+    ontology: Arc<Ontology>,
+}
+
+impl LinkType {
+    pub fn new(inner: Arc<model::LinkType>, ontology: Arc<Ontology>) -> Self {
+        LinkType { inner, ontology }
+    }
+}
+
+#[Object]
+impl LinkType {
+    /// `"{source}.{apiName}.{target}"`: the identity of a link type.
+    async fn id(&self) -> ID {
+        ID(self.inner.id())
+    }
+    /// The relation name, e.g. `manager`; many link types may share it.
+    async fn api_name(&self) -> &str {
+        &self.inner.api_name
+    }
+    /// apiName of the source object type.
+    async fn source(&self) -> ID {
+        ID(self.inner.source.clone())
+    }
+    /// apiName of the target object type.
+    async fn target(&self) -> ID {
+        ID(self.inner.target.clone())
+    }
+    async fn source_type(&self) -> Option<ObjectType> {
+        let o = &self.ontology;
+        o.object_type(&self.inner.source).map(|t| ObjectType::new(t.clone(), o.clone()))
+    }
+    async fn target_type(&self) -> Option<ObjectType> {
+        let o = &self.ontology;
+        o.object_type(&self.inner.target).map(|t| ObjectType::new(t.clone(), o.clone()))
+    }
+    async fn cardinality(&self) -> Cardinality {
+        self.inner.cardinality.into()
+    }
+    async fn display_name(&self) -> &str {
+        &self.inner.display_name
+    }
+    async fn description(&self) -> Option<&str> {
+        self.inner.description.as_deref()
+    }
+    async fn status(&self) -> Status {
+        self.inner.status.into()
+    }
+    /// Optimistic-lock version: 1 on creation, +1 per change.
+    async fn version(&self) -> i64 {
+        self.inner.version
+    }
+}
+
+/// A property of an object type or interface.
+pub struct Property(model::Property);
+
+#[Object]
+impl Property {
+    /// Unique within its owner.
+    async fn api_name(&self) -> &str {
+        &self.0.api_name
+    }
+    /// Human-readable name; defaults to the apiName.
+    async fn display_name(&self) -> &str {
+        self.0.display_name.as_deref().unwrap_or(&self.0.api_name)
+    }
+    async fn data_type(&self) -> DataType {
+        self.0.data_type.into()
+    }
+    /// The referenced object type, for REFERENCE properties only.
+    async fn target(&self) -> Option<ID> {
+        self.0.target.clone().map(ID)
+    }
+    async fn required(&self) -> bool {
+        self.0.required
+    }
+    async fn unique(&self) -> bool {
+        self.0.unique
+    }
+    /// Whether the property holds a list of values.
+    async fn array(&self) -> bool {
+        self.0.array
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+}

@@ -1,0 +1,254 @@
+//! Mutation root. Every mutation is exactly one commit: durable before it
+//! answers, all or nothing.
+
+use async_graphql::{Context, Object, ID};
+
+use super::branch::Branch;
+use super::commit::Commit;
+use super::entities::{InterfaceType, LinkType, ObjectType};
+use super::error::GqlResult;
+use super::inputs::{
+    ChangeInput, InterfaceInput, InterfacePatch, LinkTypeInput, LinkTypePatch, ObjectTypeInput, ObjectTypePatch,
+};
+use super::Author;
+use crate::engine::{CommitRequest, Committed, Engine};
+use crate::error::{Error, Result};
+use crate::model::{parse_link_id, Change};
+
+pub struct MutationRoot;
+
+/// Run one change as a commit.
+async fn run(
+    ctx: &Context<'_>,
+    branch: &str,
+    change: Change,
+    expected_branch_version: Option<i64>,
+    message: Option<String>,
+) -> async_graphql::Result<Committed> {
+    let engine = ctx.data_unchecked::<Engine>();
+    let author = ctx.data_opt::<Author>().map(|a| a.0.clone());
+    let req = CommitRequest { changes: vec![change], expected_branch_version, author, message };
+    engine.commit(branch, req).await.gql()
+}
+
+fn object_type(c: &Committed, api_name: &str) -> Result<ObjectType> {
+    let o = &c.view.state.ontology;
+    let t = o.object_type(api_name).ok_or_else(|| Error::internal(anyhow::anyhow!("{api_name} vanished")))?;
+    Ok(ObjectType::new(t.clone(), o.clone()))
+}
+
+fn interface(c: &Committed, api_name: &str) -> Result<InterfaceType> {
+    let o = &c.view.state.ontology;
+    let i = o.interface(api_name).ok_or_else(|| Error::internal(anyhow::anyhow!("{api_name} vanished")))?;
+    Ok(InterfaceType::new(i.clone(), o.clone()))
+}
+
+fn link_type(c: &Committed, id: &str) -> Result<LinkType> {
+    let o = &c.view.state.ontology;
+    let l = o.link_type(id).ok_or_else(|| Error::internal(anyhow::anyhow!("{id} vanished")))?;
+    Ok(LinkType::new(l.clone(), o.clone()))
+}
+
+fn check_link_id(id: &str) -> Result<()> {
+    parse_link_id(id).map(|_| ()).ok_or_else(|| Error::bad_input("id", "expected \"{source}.{apiName}.{target}\""))
+}
+
+#[Object]
+#[allow(clippy::too_many_arguments)]
+impl MutationRoot {
+    /// Create an object type. Fails with ALREADY_EXISTS when the apiName is
+    /// taken by an object type or interface, BAD_USER_INPUT when a
+    /// referenced apiName does not exist.
+    async fn create_object_type(
+        &self,
+        ctx: &Context<'_>,
+        branch: String,
+        input: ObjectTypeInput,
+        expected_branch_version: Option<i64>,
+        message: Option<String>,
+    ) -> async_graphql::Result<ObjectType> {
+        let ot: crate::model::ObjectType = input.into();
+        let name = ot.api_name.clone();
+        let c = run(ctx, &branch, Change::CreateObjectType(ot), expected_branch_version, message).await?;
+        object_type(&c, &name).gql()
+    }
+
+    /// Update an object type. `expectedVersion` must equal its current
+    /// version, else VERSION_CONFLICT (with `expected` and `actual`) and
+    /// nothing is written.
+    async fn update_object_type(
+        &self,
+        ctx: &Context<'_>,
+        branch: String,
+        api_name: ID,
+        expected_version: i64,
+        input: ObjectTypePatch,
+        expected_branch_version: Option<i64>,
+        message: Option<String>,
+    ) -> async_graphql::Result<ObjectType> {
+        let change = Change::UpdateObjectType { api_name: api_name.0.clone(), expected_version, patch: input.into() };
+        let c = run(ctx, &branch, change, expected_branch_version, message).await?;
+        object_type(&c, &api_name).gql()
+    }
+
+    /// Delete an object type. Fails with IN_USE (listing `dependents`) while
+    /// anything references it, unless `cascade: true`, which also deletes
+    /// dependent link types and removes references in the same commit.
+    async fn delete_object_type(
+        &self,
+        ctx: &Context<'_>,
+        branch: String,
+        api_name: ID,
+        expected_version: i64,
+        #[graphql(default)] cascade: bool,
+        expected_branch_version: Option<i64>,
+        message: Option<String>,
+    ) -> async_graphql::Result<Commit> {
+        let change = Change::DeleteObjectType { api_name: api_name.0, expected_version, cascade };
+        Ok(Commit(run(ctx, &branch, change, expected_branch_version, message).await?.commit))
+    }
+
+    /// Create an interface.
+    async fn create_interface(
+        &self,
+        ctx: &Context<'_>,
+        branch: String,
+        input: InterfaceInput,
+        expected_branch_version: Option<i64>,
+        message: Option<String>,
+    ) -> async_graphql::Result<InterfaceType> {
+        let it: crate::model::Interface = input.into();
+        let name = it.api_name.clone();
+        let c = run(ctx, &branch, Change::CreateInterface(it), expected_branch_version, message).await?;
+        interface(&c, &name).gql()
+    }
+
+    /// Update an interface (optimistic lock on `expectedVersion`).
+    async fn update_interface(
+        &self,
+        ctx: &Context<'_>,
+        branch: String,
+        api_name: ID,
+        expected_version: i64,
+        input: InterfacePatch,
+        expected_branch_version: Option<i64>,
+        message: Option<String>,
+    ) -> async_graphql::Result<InterfaceType> {
+        let change = Change::UpdateInterface { api_name: api_name.0.clone(), expected_version, patch: input.into() };
+        let c = run(ctx, &branch, change, expected_branch_version, message).await?;
+        interface(&c, &api_name).gql()
+    }
+
+    /// Delete an interface; IN_USE while implemented or extended unless
+    /// `cascade: true`.
+    async fn delete_interface(
+        &self,
+        ctx: &Context<'_>,
+        branch: String,
+        api_name: ID,
+        expected_version: i64,
+        #[graphql(default)] cascade: bool,
+        expected_branch_version: Option<i64>,
+        message: Option<String>,
+    ) -> async_graphql::Result<Commit> {
+        let change = Change::DeleteInterface { api_name: api_name.0, expected_version, cascade };
+        Ok(Commit(run(ctx, &branch, change, expected_branch_version, message).await?.commit))
+    }
+
+    /// Create a link type between two existing object types.
+    async fn create_link_type(
+        &self,
+        ctx: &Context<'_>,
+        branch: String,
+        input: LinkTypeInput,
+        expected_branch_version: Option<i64>,
+        message: Option<String>,
+    ) -> async_graphql::Result<LinkType> {
+        let lt: crate::model::LinkType = input.into();
+        let id = lt.id();
+        let c = run(ctx, &branch, Change::CreateLinkType(lt), expected_branch_version, message).await?;
+        link_type(&c, &id).gql()
+    }
+
+    /// Update a link type by id (optimistic lock on `expectedVersion`).
+    async fn update_link_type(
+        &self,
+        ctx: &Context<'_>,
+        branch: String,
+        id: ID,
+        expected_version: i64,
+        input: LinkTypePatch,
+        expected_branch_version: Option<i64>,
+        message: Option<String>,
+    ) -> async_graphql::Result<LinkType> {
+        check_link_id(&id).gql()?;
+        let change = Change::UpdateLinkType { id: id.0.clone(), expected_version, patch: input.into() };
+        let c = run(ctx, &branch, change, expected_branch_version, message).await?;
+        link_type(&c, &id).gql()
+    }
+
+    /// Delete a link type by id.
+    async fn delete_link_type(
+        &self,
+        ctx: &Context<'_>,
+        branch: String,
+        id: ID,
+        expected_version: i64,
+        expected_branch_version: Option<i64>,
+        message: Option<String>,
+    ) -> async_graphql::Result<Commit> {
+        check_link_id(&id).gql()?;
+        let change = Change::DeleteLinkType { id: id.0, expected_version };
+        Ok(Commit(run(ctx, &branch, change, expected_branch_version, message).await?.commit))
+    }
+
+    /// Apply several changes atomically as one commit. References are
+    /// checked on the final state, so a batch may create a type and its
+    /// parent in any order. Error fields are prefixed `changes[i].`.
+    async fn commit(
+        &self,
+        ctx: &Context<'_>,
+        branch: String,
+        changes: Vec<ChangeInput>,
+        expected_branch_version: Option<i64>,
+        message: Option<String>,
+    ) -> async_graphql::Result<Commit> {
+        let engine = ctx.data_unchecked::<Engine>();
+        let author = ctx.data_opt::<Author>().map(|a| a.0.clone());
+        let changes = changes.into_iter().map(Into::into).collect();
+        let req = CommitRequest { changes, expected_branch_version, author, message };
+        Ok(Commit(engine.commit(&branch, req).await.gql()?.commit))
+    }
+
+    /// Fork a branch from `from` at its head, or at its version `at`.
+    /// O(1): the fork shares its parent's state and stores only its own
+    /// changes.
+    async fn create_branch(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        #[graphql(default = "main")] from: String,
+        at: Option<i64>,
+    ) -> async_graphql::Result<Branch> {
+        let engine = ctx.data_unchecked::<Engine>();
+        Ok(Branch(engine.create_branch(&name, &from, at).await.gql()?))
+    }
+
+    /// Delete a branch and its history. `main` cannot be deleted
+    /// (FORBIDDEN); a branch with forks is IN_USE.
+    async fn delete_branch(&self, ctx: &Context<'_>, name: String, expected_version: i64) -> async_graphql::Result<bool> {
+        ctx.data_unchecked::<Engine>().delete_branch(&name, expected_version).await.gql()?;
+        Ok(true)
+    }
+
+    /// Protect a branch (direct writes fail with BRANCH_PROTECTED) or lift
+    /// the protection.
+    async fn set_branch_protection(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        protected: bool,
+    ) -> async_graphql::Result<Branch> {
+        Ok(Branch(ctx.data_unchecked::<Engine>().set_protection(&name, protected).await.gql()?))
+    }
+}

@@ -1,0 +1,104 @@
+//! The command line: one clap struct. Every flag also reads an
+//! `ONTOGRAPH_*` environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// ontograph: a GraphQL server for versioned ontologies.
+#[derive(Debug, Parser)]
+#[command(name = "ontograph", version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Flags of `serve`, the default command.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// Log output format.
+    #[arg(long, env = "ONTOGRAPH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve GraphQL on /graphql and GraphiQL on /graphiql (the default).
+    Serve(ServeArgs),
+    /// Import an ontology document (JSON or YAML) into a branch, as one commit.
+    Import(ImportArgs),
+    /// Print a branch as an ontology document (JSON) to stdout.
+    Export(ExportArgs),
+    /// Print the GraphQL schema (SDL) to stdout.
+    Schema,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// Database: `sqlite://FILE` (created and migrated on start),
+    /// `sqlite::memory:`, or `postgres://…`.
+    #[arg(long, env = "ONTOGRAPH_DATABASE_URL", default_value = "sqlite://ontograph.db")]
+    pub database_url: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the bound address is logged).
+    #[arg(long, env = "ONTOGRAPH_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Do not seed the demo ontology into an empty database.
+    #[arg(long, env = "ONTOGRAPH_NO_DEMO")]
+    pub no_demo: bool,
+    /// Protect `main` at start: it then changes only through merges.
+    #[arg(long, env = "ONTOGRAPH_PROTECT_MAIN")]
+    pub protect_main: bool,
+    /// Largest accepted request body in bytes; larger ones get HTTP 413.
+    #[arg(long, env = "ONTOGRAPH_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+impl ServeArgs {
+    /// Settings for an in-process test server: port 0, no demo.
+    pub fn for_tests(database_url: &str) -> Self {
+        ServeArgs {
+            addr: "127.0.0.1:0".parse().expect("valid address"),
+            db: DbArgs { database_url: database_url.to_owned() },
+            no_demo: true,
+            protect_main: false,
+            max_body_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The document: JSON, or YAML when the name ends in .yaml/.yml.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Branch to import into.
+    #[arg(long, env = "ONTOGRAPH_BRANCH", default_value = "main")]
+    pub branch: String,
+    /// Hide the progress bars.
+    #[arg(long, env = "ONTOGRAPH_QUIET")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Branch to export.
+    #[arg(long, env = "ONTOGRAPH_BRANCH", default_value = "main")]
+    pub branch: String,
+    /// Export the branch as of this version instead of its head.
+    #[arg(long)]
+    pub at: Option<i64>,
+}

@@ -1,0 +1,101 @@
+//! Branch lifecycle: fork, delete, protect, and the demo seed.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::{BranchHandle, BranchState, BranchView, Engine, MAIN};
+use crate::error::{Error, Result};
+use crate::model::demo;
+use crate::store::NewBranch;
+
+/// Branch names: readable, URL- and log-safe.
+fn validate_name(name: &str) -> Result<()> {
+    let ok = name.len() <= 100
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c));
+    if !ok {
+        return Err(Error::bad_input("name", "a branch name is 1-100 characters of [A-Za-z0-9._/-], starting alphanumeric"));
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// Fork `from` at its head or at its commit `at`. The fork shares the
+    /// parent's state (persistent maps: O(1)) and the store writes one row.
+    pub async fn create_branch(&self, name: &str, from: &str, at: Option<i64>) -> Result<BranchView> {
+        validate_name(name)?;
+        let _admin = self.inner.admin.lock().await;
+        let parent = self.branch(from).ok_or_else(|| Error::NotFound(format!("branch {from}")))?;
+        let at = at.unwrap_or(parent.state.version);
+        if !(0..=parent.state.version).contains(&at) {
+            return Err(Error::bad_input("at", format!("branch {from} has versions 0..={}", parent.state.version)));
+        }
+        let base = match self.branch_at(from, at).await? {
+            Some(v) => v.state.ontology.clone(),
+            None => return Err(Error::NotFound(format!("branch {from} at {at}"))),
+        };
+        let new = NewBranch { name: name.into(), parent: Some(from.into()), forked_at: Some(at), created_at: Utc::now() };
+        let rec = self.inner.store.create_branch(&new).await?;
+        let handle = Arc::new(BranchHandle::new(&rec, base));
+        let view = handle.view();
+        self.publish_branches(|m| {
+            m.insert(rec.name.clone(), handle.clone());
+        });
+        Ok(view)
+    }
+
+    /// Delete a branch. `main` cannot be deleted; a branch with forks is
+    /// `IN_USE`; a protected one is `BRANCH_PROTECTED`.
+    pub async fn delete_branch(&self, name: &str, expected_version: i64) -> Result<()> {
+        if name == MAIN {
+            return Err(Error::Forbidden("the main branch cannot be deleted".into()));
+        }
+        let _admin = self.inner.admin.lock().await;
+        let handle = self.handle(name)?;
+        let _writer = handle.write.lock().await;
+        let state = handle.state.load();
+        if state.protected {
+            return Err(Error::BranchProtected(name.into()));
+        }
+        if state.version != expected_version {
+            let what = format!("branch {name}");
+            return Err(Error::VersionConflict { what, expected: expected_version, actual: state.version });
+        }
+        self.inner.store.delete_branch(name).await?;
+        self.publish_branches(|m| {
+            m.remove(name);
+        });
+        Ok(())
+    }
+
+    /// Turn protection on or off. Protected branches reject direct writes.
+    pub async fn set_protection(&self, name: &str, protected: bool) -> Result<BranchView> {
+        let handle = self.handle(name)?;
+        let _writer = handle.write.lock().await;
+        self.inner.store.set_protected(name, protected).await?;
+        let cur = handle.state.load_full();
+        let next = BranchState::new(cur.version, protected, cur.ontology.clone());
+        handle.state.store(Arc::new(next));
+        Ok(handle.view())
+    }
+
+    /// Seed the demo ontology into `main` when the whole store is empty.
+    pub async fn seed_demo_if_empty(&self) -> Result<bool> {
+        let empty = self.branches().iter().all(|b| b.state.version == 0);
+        if !empty {
+            return Ok(false);
+        }
+        let entities = demo().into_entities().collect();
+        Ok(self.import(MAIN, entities, "seed the demo ontology".into(), None).await?.is_some())
+    }
+
+    /// Swap in a new branch map (copy-on-write; branch changes are rare).
+    fn publish_branches(&self, edit: impl FnOnce(&mut BTreeMap<String, Arc<BranchHandle>>)) {
+        let mut map = BTreeMap::clone(&self.inner.branches.load());
+        edit(&mut map);
+        self.inner.branches.store(Arc::new(map));
+    }
+}
+

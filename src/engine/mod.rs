@@ -1,0 +1,204 @@
+//! The write path and the read path. Each branch's state is an immutable
+//! snapshot published through `ArcSwap`: readers load it without waiting;
+//! a writer (one per branch at a time) applies changes to a clone, makes
+//! them durable as one commit, and only then publishes the new snapshot.
+//! Depends on `model`, `graph` and `store`.
+
+mod branches;
+mod write;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use arc_swap::ArcSwap;
+use chrono::{DateTime, Utc};
+use tokio::sync::{broadcast, Mutex};
+
+pub use write::{CommitRequest, Committed, Progress};
+
+use crate::error::{Error, Result};
+use crate::graph::BranchGraph;
+use crate::model::{Entity, Ontology};
+use crate::store::{load_rows, BranchRecord, CommitRecord, EntityRow, Store};
+
+pub const MAIN: &str = "main";
+
+/// One published state of a branch.
+pub struct BranchState {
+    pub version: i64,
+    pub protected: bool,
+    pub ontology: Arc<Ontology>,
+    /// Built on first use, then shared by every reader of this state.
+    graph: OnceLock<Arc<BranchGraph>>,
+}
+
+impl BranchState {
+    fn new(version: i64, protected: bool, ontology: Arc<Ontology>) -> Self {
+        BranchState { version, protected, ontology, graph: OnceLock::new() }
+    }
+
+    /// The petgraph view of this state (built once, O(nodes + edges)).
+    pub fn graph(&self) -> Arc<BranchGraph> {
+        self.graph.get_or_init(|| Arc::new(BranchGraph::build(&self.ontology))).clone()
+    }
+}
+
+/// Immutable facts about a branch.
+#[derive(Debug, Clone)]
+pub struct BranchMeta {
+    pub name: String,
+    pub parent: Option<String>,
+    pub forked_at: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+struct BranchHandle {
+    meta: BranchMeta,
+    state: ArcSwap<BranchState>,
+    /// Serializes writers of this branch; readers never take it.
+    write: Mutex<()>,
+}
+
+/// A consistent read of a branch: everything one query sees comes from
+/// the same state, even if a commit lands meanwhile.
+#[derive(Clone)]
+pub struct BranchView {
+    pub meta: BranchMeta,
+    pub state: Arc<BranchState>,
+    /// `Some(n)` when read as of an earlier commit (time travel).
+    pub at: Option<i64>,
+}
+
+/// The engine: cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    branches: ArcSwap<BTreeMap<String, Arc<BranchHandle>>>,
+    /// Serializes branch creation and deletion (rare).
+    admin: Mutex<()>,
+    commits: broadcast::Sender<Arc<CommitRecord>>,
+}
+
+impl Engine {
+    /// Load every branch from the store (creating `main` in an empty
+    /// store). After this, reads never touch the database.
+    pub async fn open(store: Arc<dyn Store>) -> Result<Engine> {
+        let mut records = store.branches().await?;
+        if !records.iter().any(|b| b.name == MAIN) {
+            let main = crate::store::NewBranch { name: MAIN.into(), parent: None, forked_at: None, created_at: Utc::now() };
+            records.push(store.create_branch(&main).await?);
+        }
+        let mut map = BTreeMap::new();
+        for rec in &records {
+            let ontology = load_ontology(store.as_ref(), &records, &rec.name, rec.head).await?;
+            map.insert(rec.name.clone(), Arc::new(BranchHandle::new(rec, Arc::new(ontology))));
+        }
+        let (commits, _) = broadcast::channel(1024);
+        let inner = Inner { store, branches: ArcSwap::from_pointee(map), admin: Mutex::new(()), commits };
+        Ok(Engine { inner: Arc::new(inner) })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// The current state of a branch, or `None`.
+    pub fn branch(&self, name: &str) -> Option<BranchView> {
+        self.inner.branches.load().get(name).map(|h| h.view())
+    }
+
+    /// Every branch, in name order.
+    pub fn branches(&self) -> Vec<BranchView> {
+        self.inner.branches.load().values().map(|h| h.view()).collect()
+    }
+
+    /// A branch as it was right after commit `at`; `None` when the branch
+    /// does not exist or has no such commit yet.
+    pub async fn branch_at(&self, name: &str, at: i64) -> Result<Option<BranchView>> {
+        if at < 0 {
+            return Err(Error::bad_input("at", "must be ≥ 0"));
+        }
+        let Some(current) = self.branch(name) else { return Ok(None) };
+        if at >= current.state.version {
+            return Ok((at == current.state.version).then_some(current));
+        }
+        let records = self.records();
+        let ontology = load_ontology(self.inner.store.as_ref(), &records, name, at).await?;
+        let state = BranchState::new(at, current.state.protected, Arc::new(ontology));
+        Ok(Some(BranchView { meta: current.meta, state: Arc::new(state), at: Some(at) }))
+    }
+
+    /// Commits of a branch, newest first, older than `before`.
+    pub async fn commits(&self, branch: &str, before: Option<i64>, limit: i64) -> Result<Vec<CommitRecord>> {
+        self.inner.store.commits(branch, before, limit).await
+    }
+
+    /// Every commit after it is durable, in commit order per branch.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<CommitRecord>> {
+        self.inner.commits.subscribe()
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub async fn ready(&self) -> Result<()> {
+        self.inner.store.ping().await
+    }
+
+    fn handle(&self, name: &str) -> Result<Arc<BranchHandle>> {
+        self.inner.branches.load().get(name).cloned().ok_or_else(|| Error::NotFound(format!("branch {name}")))
+    }
+
+    fn records(&self) -> Vec<BranchRecord> {
+        self.inner.branches.load().values().map(|h| h.record()).collect()
+    }
+}
+
+impl BranchHandle {
+    fn new(rec: &BranchRecord, ontology: Arc<Ontology>) -> Self {
+        let meta = BranchMeta {
+            name: rec.name.clone(),
+            parent: rec.parent.clone(),
+            forked_at: rec.forked_at,
+            created_at: rec.created_at,
+        };
+        let state = BranchState::new(rec.head, rec.protected, ontology);
+        BranchHandle { meta, state: ArcSwap::from_pointee(state), write: Mutex::new(()) }
+    }
+
+    fn view(&self) -> BranchView {
+        BranchView { meta: self.meta.clone(), state: self.state.load_full(), at: None }
+    }
+
+    fn record(&self) -> BranchRecord {
+        let s = self.state.load();
+        BranchRecord {
+            name: self.meta.name.clone(),
+            parent: self.meta.parent.clone(),
+            forked_at: self.meta.forked_at,
+            head: s.version,
+            protected: s.protected,
+            created_at: self.meta.created_at,
+        }
+    }
+}
+
+/// Resolve a branch's rows and build its ontology off the async workers
+/// (a million-entity branch takes seconds of CPU).
+async fn load_ontology(store: &dyn Store, records: &[BranchRecord], name: &str, at: i64) -> Result<Ontology> {
+    let rows = load_rows(store, records, name, at).await?;
+    tokio::task::spawn_blocking(move || ontology_from_rows(rows)).await.map_err(Error::internal)?
+}
+
+fn ontology_from_rows(rows: Vec<EntityRow>) -> Result<Ontology> {
+    let mut o = Ontology::default();
+    for r in rows {
+        let Some(body) = r.body else { continue };
+        let e = Entity::from_json(r.kind, &body, r.version)
+            .map_err(|e| Error::internal(anyhow::Error::new(e).context(format!("stored body of {}", r.id))))?;
+        o.put(e);
+    }
+    Ok(o)
+}

@@ -1,0 +1,149 @@
+//! The write path: every mutation is exactly one commit in one database
+//! transaction; the in-memory state changes only after that commit.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::{BranchState, BranchView, Engine};
+use crate::error::{Error, Result};
+use crate::model::{Applied, Change, ChangeKind, Entity, EntityChange, Ontology};
+use crate::store::{CommitRecord, EntityRow, NewCommit};
+
+/// Called with the number of entity rows written so far (import progress).
+pub type Progress = dyn Fn(u64) + Send + Sync;
+
+/// What to commit, and the optimistic-lock and audit details.
+#[derive(Default)]
+pub struct CommitRequest {
+    pub changes: Vec<Change>,
+    pub expected_branch_version: Option<i64>,
+    pub author: Option<String>,
+    pub message: Option<String>,
+}
+
+/// A durable commit and the branch state it produced.
+pub struct Committed {
+    pub commit: CommitRecord,
+    pub view: BranchView,
+}
+
+impl Engine {
+    /// Apply `req.changes` to `branch` as one commit, all or nothing.
+    pub async fn commit(&self, branch: &str, req: CommitRequest) -> Result<Committed> {
+        if req.changes.is_empty() {
+            return Err(Error::bad_input("changes", "must not be empty"));
+        }
+        let changes = req.changes;
+        let meta = WriteMeta {
+            expected_branch_version: req.expected_branch_version,
+            author: req.author,
+            message: req.message,
+            skip_if_unchanged: false,
+        };
+        let committed = self.write(branch, meta, move |o| o.apply(&changes), None).await?;
+        committed.ok_or_else(|| Error::internal(anyhow::anyhow!("a non-empty batch always commits")))
+    }
+
+    /// Create or replace many entities as one commit (the `import`
+    /// command, the demo seed). `None` when the branch already holds
+    /// exactly these.
+    pub async fn import(
+        &self,
+        branch: &str,
+        entities: Vec<Entity>,
+        message: String,
+        progress: Option<Arc<Progress>>,
+    ) -> Result<Option<Committed>> {
+        let meta = WriteMeta {
+            expected_branch_version: None,
+            author: Some("ontograph".into()),
+            message: Some(message),
+            skip_if_unchanged: true,
+        };
+        self.write(branch, meta, move |o| o.import(entities), progress).await
+    }
+
+    /// The one write path. Runs in its own task so that a client hanging
+    /// up cannot cancel it between the database commit and the publish.
+    async fn write<F>(
+        &self,
+        branch: &str,
+        meta: WriteMeta,
+        apply: F,
+        progress: Option<Arc<Progress>>,
+    ) -> Result<Option<Committed>>
+    where
+        F: FnOnce(&Ontology) -> Result<Applied> + Send + 'static,
+    {
+        let handle = self.handle(branch)?;
+        let engine = self.clone();
+        let task = async move {
+            let _writer = handle.write.lock().await;
+            let state = handle.state.load_full();
+            if state.protected {
+                return Err(Error::BranchProtected(handle.meta.name.clone()));
+            }
+            if let Some(expected) = meta.expected_branch_version {
+                if expected != state.version {
+                    let what = format!("branch {}", handle.meta.name);
+                    return Err(Error::VersionConflict { what, expected, actual: state.version });
+                }
+            }
+            let base = state.ontology.clone();
+            let applied = tokio::task::spawn_blocking(move || {
+                let applied = apply(&base)?;
+                let rows = rows_for(&base, &applied);
+                Ok::<_, Error>((applied, rows))
+            });
+            let (applied, rows) = applied.await.map_err(Error::internal)??;
+            if applied.changes.is_empty() && meta.skip_if_unchanged {
+                return Ok(None);
+            }
+            let commit = engine
+                .inner
+                .store
+                .append_commit(&NewCommit {
+                    branch: &handle.meta.name,
+                    expected_head: state.version,
+                    author: meta.author.as_deref(),
+                    message: meta.message.as_deref(),
+                    timestamp: Utc::now(),
+                    changes: &applied.changes,
+                    rows: &rows,
+                    progress: progress.as_deref(),
+                })
+                .await?;
+            let next = BranchState::new(commit.version, state.protected, Arc::new(applied.ontology));
+            handle.state.store(Arc::new(next));
+            // Nobody listening is fine: the commit is durable either way.
+            let _ = engine.inner.commits.send(Arc::new(commit.clone()));
+            Ok(Some(Committed { commit, view: handle.view() }))
+        };
+        tokio::spawn(task).await.map_err(Error::internal)?
+    }
+}
+
+struct WriteMeta {
+    expected_branch_version: Option<i64>,
+    author: Option<String>,
+    message: Option<String>,
+    /// Write no commit when nothing changed (idempotent import).
+    skip_if_unchanged: bool,
+}
+
+/// The entity rows a commit writes: the new body of every added or
+/// modified entity, a tombstone for every deleted one.
+fn rows_for(base: &Ontology, applied: &Applied) -> Vec<EntityRow> {
+    applied
+        .changes
+        .iter()
+        .map(|c: &EntityChange| {
+            let (version, body) = match applied.ontology.entity(c.entity_kind, &c.id) {
+                Some(e) if c.change != ChangeKind::Deleted => (e.version(), Some(e.to_json().to_string())),
+                _ => (base.entity(c.entity_kind, &c.id).map_or(0, |e| e.version()), None),
+            };
+            EntityRow { kind: c.entity_kind, id: c.id.clone(), version, body }
+        })
+        .collect()
+}

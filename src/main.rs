@@ -1,0 +1,18 @@
+use clap::Parser;
+use ontograph::config::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    ontograph::telemetry::init(cli.log_format);
+    match cli.command {
+        None => ontograph::http::serve(cli.serve).await,
+        Some(Command::Serve(args)) => ontograph::http::serve(args).await,
+        Some(Command::Import(args)) => ontograph::cli::import(args).await,
+        Some(Command::Export(args)) => ontograph::cli::export(args).await,
+        Some(Command::Schema) => {
+            print!("{}", ontograph::api::sdl());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Ontology entities, validation and immutable ontology states.
+//! Pure: no I/O, no async. Depends on nothing else in the crate but `error`.
+
+mod change;
+mod document;
+mod ontology;
+mod types;
+pub mod validate;
+
+#[cfg(test)]
+mod tests;
+
+pub use change::{Applied, Change, ChangeKind, EntityChange, InterfacePatch, LinkTypePatch, ObjectTypePatch};
+pub use document::{demo, Document, DocumentRef};
+pub use ontology::{Entity, Name, Ontology, Reference};
+pub use types::*;

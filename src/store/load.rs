@@ -1,0 +1,39 @@
+//! Resolve a branch's full state from its own rows and its ancestors'.
+
+use std::collections::HashMap;
+
+use super::{BranchRecord, EntityRow, Store};
+use crate::error::{Error, Result};
+use crate::model::EntityKind;
+
+/// The live entity rows of `branch` as of its commit `at`: the root
+/// ancestor's rows up to the fork point, overlaid level by level with each
+/// descendant's own rows (a deletion hides the ancestor's row). Rows come
+/// back in (kind, id) order.
+pub async fn load_rows(store: &dyn Store, branches: &[BranchRecord], branch: &str, at: i64) -> Result<Vec<EntityRow>> {
+    let by_name: HashMap<&str, &BranchRecord> = branches.iter().map(|b| (b.name.as_str(), b)).collect();
+    let mut levels = Vec::new();
+    let (mut name, mut upto) = (branch, at);
+    loop {
+        let rec = by_name.get(name).ok_or_else(|| Error::NotFound(format!("branch {name}")))?;
+        levels.push((name, upto));
+        match (&rec.parent, rec.forked_at) {
+            (Some(p), Some(f)) if levels.len() <= branches.len() => (name, upto) = (p.as_str(), f),
+            _ => break,
+        }
+    }
+    let mut state: HashMap<(EntityKind, String), EntityRow> = HashMap::new();
+    for (name, upto) in levels.into_iter().rev() {
+        for row in store.own_rows(name, upto).await? {
+            let key = (row.kind, row.id.clone());
+            if row.body.is_some() {
+                state.insert(key, row);
+            } else {
+                state.remove(&key);
+            }
+        }
+    }
+    let mut rows: Vec<EntityRow> = state.into_values().collect();
+    rows.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
+    Ok(rows)
+}

@@ -1,0 +1,77 @@
+//! Durable, versioned persistence (sqlx). One trait, two implementations
+//! (SQLite, the embedded default; PostgreSQL for production) with the same
+//! semantics, checked by one conformance suite (`tests/api/store.rs`).
+//! Transactions and database-error mapping stay in this module.
+//! Depends on `model` only.
+
+mod load;
+mod postgres;
+mod records;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use load::load_rows;
+pub use records::{BranchRecord, CommitRecord, EntityRow, NewBranch, NewCommit, Progress};
+
+use crate::error::{Error, Result};
+
+/// The persistence contract. Every method is one transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Every branch, in name order.
+    async fn branches(&self) -> Result<Vec<BranchRecord>>;
+
+    /// Create a branch (a fork when `parent` is set). O(1): one row.
+    /// `ALREADY_EXISTS` when the name is taken.
+    async fn create_branch(&self, branch: &NewBranch) -> Result<BranchRecord>;
+
+    /// The branch's own entity rows as of commit `upto`: for each entity
+    /// the row of its latest commit ≤ `upto` (deletions included, body
+    /// `None`). Ancestors are resolved by `load_rows`.
+    async fn own_rows(&self, branch: &str, upto: i64) -> Result<Vec<EntityRow>>;
+
+    /// Append one commit atomically: the branch head moves from
+    /// `expected_head` to `expected_head + 1` only if it is still
+    /// `expected_head` (else `VERSION_CONFLICT` on the branch, nothing
+    /// written), and the commit row and entity rows land in the same
+    /// transaction.
+    async fn append_commit(&self, commit: &NewCommit<'_>) -> Result<CommitRecord>;
+
+    /// Commits of a branch, newest first, with version < `before`.
+    async fn commits(&self, branch: &str, before: Option<i64>, limit: i64) -> Result<Vec<CommitRecord>>;
+
+    async fn set_protected(&self, branch: &str, protected: bool) -> Result<()>;
+
+    /// Delete a branch and its rows. `IN_USE` when other branches fork it.
+    async fn delete_branch(&self, branch: &str) -> Result<()>;
+
+    /// Cheap round trip, for `/readyz`.
+    async fn ping(&self) -> Result<()>;
+}
+
+/// Open (creating and migrating) the store a URL names:
+/// `sqlite://path`, `sqlite::memory:` or `postgres://…`.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::connect(url).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
+    } else {
+        Err(Error::bad_input("database-url", "expected sqlite:… or postgres://…"))
+    }
+}
+
+/// Map a database error to the contract: constraint violations the callers
+/// can cause become their codes, everything else is internal (logged by
+/// the API layer, shown generic).
+fn db_error(what: &str, err: sqlx::Error) -> Error {
+    if let sqlx::Error::Database(db) = &err {
+        if db.is_unique_violation() {
+            return Error::AlreadyExists(what.to_owned());
+        }
+    }
+    Error::Internal(anyhow::Error::new(err).context(format!("store: {what}")))
+}

@@ -1,0 +1,193 @@
+//! SQLite store: the embedded default. WAL journal with `synchronous=FULL`,
+//! so an acknowledged commit survives a crash of the process or the host.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::TryStreamExt;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, SqlitePool};
+
+use super::records::{push_latest, CommitRow, EntityRowRaw};
+use super::{db_error, BranchRecord, CommitRecord, EntityRow, NewBranch, NewCommit, Store};
+use crate::error::{Error, Result};
+
+/// Rows per multi-row INSERT (6 parameters each, far below SQLite's limit).
+const INSERT_CHUNK: usize = 1000;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str) -> Result<Self> {
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let opts = SqliteConnectOptions::from_str(url)
+            .map_err(|e| Error::bad_input("database-url", e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(if in_memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        // An in-memory database lives as long as its one connection.
+        let pool_opts = if in_memory {
+            SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
+        } else {
+            SqlitePoolOptions::new().max_connections(8)
+        };
+        let pool = pool_opts.connect_with(opts).await.map_err(|e| db_error("connect", e))?;
+        sqlx::migrate!("schema/migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|e| Error::internal(anyhow::Error::new(e).context("sqlite migrations")))?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn branches(&self) -> Result<Vec<BranchRecord>> {
+        sqlx::query_as("SELECT * FROM branches ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error("branches", e))
+    }
+
+    async fn create_branch(&self, b: &NewBranch) -> Result<BranchRecord> {
+        sqlx::query_as(
+            "INSERT INTO branches (name, parent, forked_at, head, protected, created_at)
+             VALUES (?, ?, ?, 0, FALSE, ?) RETURNING *",
+        )
+        .bind(&b.name)
+        .bind(&b.parent)
+        .bind(b.forked_at)
+        .bind(b.created_at)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| db_error(&format!("branch {}", b.name), e))
+    }
+
+    async fn own_rows(&self, branch: &str, upto: i64) -> Result<Vec<EntityRow>> {
+        let mut stream = sqlx::query_as::<_, EntityRowRaw>(
+            "SELECT kind, id, version, body FROM entity_versions
+             WHERE branch = ? AND commit_version <= ? ORDER BY kind, id, commit_version",
+        )
+        .bind(branch)
+        .bind(upto)
+        .fetch(&self.pool);
+        let mut out = Vec::new();
+        while let Some(r) = stream.try_next().await.map_err(|e| db_error("entity_versions", e))? {
+            push_latest(&mut out, r.try_into()?);
+        }
+        Ok(out)
+    }
+
+    async fn append_commit(&self, c: &NewCommit<'_>) -> Result<CommitRecord> {
+        let what = format!("commit on {}", c.branch);
+        let changes = serde_json::to_string(c.changes).map_err(Error::internal)?;
+        let mut tx = self.pool.begin().await.map_err(|e| db_error(&what, e))?;
+        // The optimistic-lock check and the write in one transaction: the
+        // first statement is a write, so SQLite takes the write lock now.
+        let moved = sqlx::query("UPDATE branches SET head = head + 1 WHERE name = ? AND head = ?")
+            .bind(c.branch)
+            .bind(c.expected_head)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_error(&what, e))?;
+        if moved.rows_affected() != 1 {
+            let actual: Option<i64> = sqlx::query_scalar("SELECT head FROM branches WHERE name = ?")
+                .bind(c.branch)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| db_error(&what, e))?;
+            return Err(match actual {
+                None => Error::NotFound(format!("branch {}", c.branch)),
+                Some(actual) => Error::VersionConflict {
+                    what: format!("branch {}", c.branch),
+                    expected: c.expected_head,
+                    actual,
+                },
+            });
+        }
+        let version = c.expected_head + 1;
+        sqlx::query("INSERT INTO commits (branch, version, author, message, created_at, changes) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(c.branch)
+            .bind(version)
+            .bind(c.author)
+            .bind(c.message)
+            .bind(c.timestamp)
+            .bind(&changes)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_error(&what, e))?;
+        let mut written = 0u64;
+        for chunk in c.rows.chunks(INSERT_CHUNK) {
+            let mut qb = QueryBuilder::new("INSERT INTO entity_versions (branch, kind, id, commit_version, version, body) ");
+            qb.push_values(chunk, |mut b, row| {
+                b.push_bind(c.branch)
+                    .push_bind(row.kind.as_str())
+                    .push_bind(&row.id)
+                    .push_bind(version)
+                    .push_bind(row.version)
+                    .push_bind(&row.body);
+            });
+            qb.build().execute(&mut *tx).await.map_err(|e| db_error(&what, e))?;
+            written += chunk.len() as u64;
+            if let Some(p) = c.progress {
+                p(written);
+            }
+        }
+        tx.commit().await.map_err(|e| db_error(&what, e))?;
+        Ok(c.record())
+    }
+
+    async fn commits(&self, branch: &str, before: Option<i64>, limit: i64) -> Result<Vec<CommitRecord>> {
+        let rows: Vec<CommitRow> = sqlx::query_as("SELECT * FROM commits WHERE branch = ? AND version < ? ORDER BY version DESC LIMIT ?")
+            .bind(branch)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error("commits", e))?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn set_protected(&self, branch: &str, protected: bool) -> Result<()> {
+        let r = sqlx::query("UPDATE branches SET protected = ? WHERE name = ?")
+            .bind(protected)
+            .bind(branch)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error("branches", e))?;
+        if r.rows_affected() == 0 {
+            return Err(Error::NotFound(format!("branch {branch}")));
+        }
+        Ok(())
+    }
+
+    async fn delete_branch(&self, branch: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(|e| db_error("branches", e))?;
+        let children: Vec<String> = sqlx::query_scalar("SELECT name FROM branches WHERE parent = ? ORDER BY name")
+            .bind(branch)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| db_error("branches", e))?;
+        if !children.is_empty() {
+            return Err(Error::InUse { id: format!("branch {branch}"), dependents: children });
+        }
+        for sql in [
+            "DELETE FROM entity_versions WHERE branch = ?",
+            "DELETE FROM commits WHERE branch = ?",
+            "DELETE FROM branches WHERE name = ?",
+        ] {
+            sqlx::query(sql).bind(branch).execute(&mut *tx).await.map_err(|e| db_error("branches", e))?;
+        }
+        tx.commit().await.map_err(|e| db_error("branches", e))
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(|e| db_error("ping", e))?;
+        Ok(())
+    }
+}

@@ -191,7 +191,7 @@ impl Branch {
             Some(n) => o.referrers(n).filter_map(|id| o.link_type(id)).filter(|l| keep(l)).collect(),
             None => o.link_types_after(None).filter(|l| keep(l)).collect(),
         };
-        matching.sort_by(|a, b| a.id().cmp(&b.id()));
+        matching.sort_by_key(|l| l.id());
         let total = matching.len();
         let start = after.as_ref().map_or(0, |a| matching.partition_point(|l| l.id() <= *a));
         page(matching[start..].iter().copied(), total, first, after.is_some(), cursor, node)

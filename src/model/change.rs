@@ -78,6 +78,7 @@ pub struct EntityChange {
 }
 
 /// The result of applying a batch: the next state and what changed.
+#[derive(Debug)]
 pub struct Applied {
     pub ontology: Ontology,
     pub changes: Vec<EntityChange>,
@@ -291,9 +292,16 @@ impl<'a> Tx<'a> {
                             _ => self.next.interface(&r.target).is_some(),
                         };
                         if !found {
-                            let what = if r.kind == EntityKind::ObjectType { "object type" } else { "interface" };
+                            let (want, other) = match r.kind {
+                                EntityKind::ObjectType => ("object type", "an interface"),
+                                _ => ("interface", "an object type"),
+                            };
+                            let problem = match self.next.node(&r.target) {
+                                Some(_) => format!("{} is {other}, not {}", r.target, article(want)),
+                                None => format!("unknown {want} {}", r.target),
+                            };
                             return Err(Error::BadUserInput {
-                                message: format!("{id}: {}: unknown {what} {}", r.field, r.target),
+                                message: format!("{id}: {}: {problem}", r.field),
                                 field: Some(r.field),
                             });
                         }
@@ -325,6 +333,11 @@ impl<'a> Tx<'a> {
             .collect();
         Ok(Applied { ontology: self.next, changes })
     }
+}
+
+fn article(noun: &str) -> String {
+    let a = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{a} {noun}")
 }
 
 /// An empty display name defaults to the apiName.

@@ -142,6 +142,16 @@ impl Reference {
     }
 }
 
+impl std::fmt::Debug for Ontology {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ontology")
+            .field("object_types", &self.object_types.len())
+            .field("interfaces", &self.interfaces.len())
+            .field("link_types", &self.link_types.len())
+            .finish()
+    }
+}
+
 impl Ontology {
     pub fn object_type(&self, api_name: &str) -> Option<&Arc<ObjectType>> {
         self.object_types.get(api_name)

@@ -1,0 +1,96 @@
+//! `TestApp`: a fresh database, an engine and the schema, in-process.
+
+use async_graphql::{Request, Variables};
+use ontograph::api::{build_schema, OntographSchema};
+use ontograph::engine::Engine;
+use ontograph::store;
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+pub struct TestApp {
+    pub engine: Engine,
+    pub schema: OntographSchema,
+    pub url: String,
+    _dir: Option<TempDir>,
+}
+
+impl TestApp {
+    /// Empty SQLite database in a temp file, no demo.
+    pub async fn new() -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let mut app = TestApp::open(&url).await;
+        app._dir = Some(dir);
+        app
+    }
+
+    /// With the demo ontology seeded into main.
+    pub async fn with_demo() -> TestApp {
+        let app = TestApp::new().await;
+        assert!(app.engine.seed_demo_if_empty().await.unwrap());
+        app
+    }
+
+    pub async fn open(url: &str) -> TestApp {
+        let engine = Engine::open(store::connect(url).await.unwrap()).await.unwrap();
+        TestApp { schema: build_schema(engine.clone()), engine, url: url.to_owned(), _dir: None }
+    }
+
+    /// A second engine over the same database: what a restart sees.
+    pub async fn reopen(&self) -> TestApp {
+        TestApp::open(&self.url).await
+    }
+
+    /// The full response as JSON: `{ data, errors? }`.
+    pub async fn gql(&self, query: &str, vars: Value) -> Value {
+        let req = Request::new(query).variables(Variables::from_json(vars));
+        serde_json::to_value(self.schema.execute(req).await).unwrap()
+    }
+
+    /// `data` of a response that must have no errors.
+    pub async fn ok(&self, query: &str, vars: Value) -> Value {
+        let resp = self.gql(query, vars).await;
+        assert!(resp.get("errors").is_none(), "unexpected errors: {resp:#}");
+        resp["data"].clone()
+    }
+
+    /// The first error of a response that must fail.
+    pub async fn err(&self, query: &str, vars: Value) -> Value {
+        let resp = self.gql(query, vars).await;
+        resp["errors"][0].clone()
+    }
+
+    pub async fn create_object_type(&self, input: Value) -> Value {
+        self.ok(CREATE_OT, json!({ "input": input })).await["createObjectType"].clone()
+    }
+
+    pub async fn branch_version(&self, branch: &str) -> i64 {
+        self.ok("query($b: String!) { branch(name: $b) { version } }", json!({ "b": branch })).await["branch"]["version"]
+            .as_i64()
+            .unwrap()
+    }
+}
+
+pub const CREATE_OT: &str = r#"mutation($input: ObjectTypeInput!, $ebv: Int) {
+  createObjectType(branch: "main", input: $input, expectedBranchVersion: $ebv) { apiName displayName version extends }
+}"#;
+
+pub const UPDATE_OT: &str = r#"mutation($name: ID!, $v: Int!, $input: ObjectTypePatch!) {
+  updateObjectType(branch: "main", apiName: $name, expectedVersion: $v, input: $input) { apiName displayName version }
+}"#;
+
+pub fn code(err: &Value) -> &str {
+    err["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no code in {err:#}"))
+}
+
+/// The PostgreSQL URL for tests, from `ONTOGRAPH_TEST_POSTGRES_URL`; prints
+/// a notice and returns `None` when unset.
+pub fn postgres_url(test: &str) -> Option<String> {
+    match std::env::var("ONTOGRAPH_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            eprintln!("skipping {test}: ONTOGRAPH_TEST_POSTGRES_URL is not set");
+            None
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests: one binary, one module per area. Most run the schema
+//! in-process through `TestApp`; `http`, `crash` run the real server.
+
+mod concurrency;
+mod crash;
+mod entities;
+mod helpers;
+mod http;
+mod schema;
+mod store;

@@ -8,7 +8,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// ontograph: a GraphQL server for versioned ontologies.
 #[derive(Debug, Parser)]
-#[command(name = "ontograph", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "ontograph",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -42,7 +47,11 @@ pub enum LogFormat {
 pub struct DbArgs {
     /// Database: `sqlite://FILE` (created and migrated on start),
     /// `sqlite::memory:`, or `postgres://…`.
-    #[arg(long, env = "ONTOGRAPH_DATABASE_URL", default_value = "sqlite://ontograph.db")]
+    #[arg(
+        long,
+        env = "ONTOGRAPH_DATABASE_URL",
+        default_value = "sqlite://ontograph.db"
+    )]
     pub database_url: String,
 }
 
@@ -69,7 +78,9 @@ impl ServeArgs {
     pub fn for_tests(database_url: &str) -> Self {
         ServeArgs {
             addr: "127.0.0.1:0".parse().expect("valid address"),
-            db: DbArgs { database_url: database_url.to_owned() },
+            db: DbArgs {
+                database_url: database_url.to_owned(),
+            },
             no_demo: true,
             protect_main: false,
             max_body_bytes: 8 * 1024 * 1024,

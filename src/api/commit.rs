@@ -10,6 +10,7 @@ use crate::store::CommitRecord;
 /// One durable change to a branch: the unit of history and of audit.
 pub struct Commit(pub CommitRecord);
 
+/// One durable change to a branch: the unit of history and of audit.
 #[Object]
 impl Commit {
     async fn branch(&self) -> &str {
@@ -38,6 +39,7 @@ impl Commit {
 /// What one commit did to one entity.
 pub struct EntityChange(pub model::EntityChange);
 
+/// What one commit did to one entity.
 #[Object]
 impl EntityChange {
     async fn entity_kind(&self) -> EntityKind {

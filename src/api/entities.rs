@@ -12,13 +12,25 @@ use crate::model::{self, Ontology};
 #[derive(Interface)]
 #[graphql(
     name = "OntologyNode",
-    field(name = "api_name", ty = "ID", desc = "Identity on its branch; unique across object types and interfaces."),
+    field(
+        name = "api_name",
+        ty = "ID",
+        desc = "Identity on its branch; unique across object types and interfaces."
+    ),
     field(name = "display_name", ty = "&str", desc = "Human-readable name."),
     field(name = "description", ty = "Option<&str>"),
     field(name = "kind", ty = "NodeKind", desc = "OBJECT_TYPE or INTERFACE."),
-    field(name = "version", ty = "i64", desc = "Optimistic-lock version: 1 on creation, +1 per change."),
+    field(
+        name = "version",
+        ty = "i64",
+        desc = "Optimistic-lock version: 1 on creation, +1 per change."
+    ),
     field(name = "properties", ty = "Vec<Property>"),
-    field(name = "referenced_by", ty = "Vec<ID>", desc = "Ids of the entities that reference this node.")
+    field(
+        name = "referenced_by",
+        ty = "Vec<ID>",
+        desc = "Ids of the entities that reference this node."
+    )
 )]
 pub enum OntologyNode {
     ObjectType(ObjectType),
@@ -28,9 +40,13 @@ pub enum OntologyNode {
 impl OntologyNode {
     pub fn find(o: &Arc<Ontology>, api_name: &str) -> Option<Self> {
         if let Some(t) = o.object_type(api_name) {
-            return Some(OntologyNode::ObjectType(ObjectType::new(t.clone(), o.clone())));
+            return Some(OntologyNode::ObjectType(ObjectType::new(
+                t.clone(),
+                o.clone(),
+            )));
         }
-        o.interface(api_name).map(|i| OntologyNode::Interface(InterfaceType::new(i.clone(), o.clone())))
+        o.interface(api_name)
+            .map(|i| OntologyNode::Interface(InterfaceType::new(i.clone(), o.clone())))
     }
 }
 
@@ -54,6 +70,7 @@ impl ObjectType {
     }
 }
 
+/// A kind of thing in the ontology: a node of the graph.
 #[Object]
 impl ObjectType {
     /// Identity on its branch (immutable): `^[A-Za-z][A-Za-z0-9_]*$`.
@@ -79,7 +96,12 @@ impl ObjectType {
         self.inner.version
     }
     async fn properties(&self) -> Vec<Property> {
-        self.inner.properties.iter().cloned().map(Property).collect()
+        self.inner
+            .properties
+            .iter()
+            .cloned()
+            .map(Property)
+            .collect()
     }
     /// apiNames of the object types this one extends (its parents).
     async fn extends(&self) -> Vec<ID> {
@@ -92,7 +114,12 @@ impl ObjectType {
     /// The parent object types themselves.
     async fn parents(&self) -> Vec<ObjectType> {
         let o = &self.ontology;
-        self.inner.extends.iter().filter_map(|p| o.object_type(p)).map(|t| ObjectType::new(t.clone(), o.clone())).collect()
+        self.inner
+            .extends
+            .iter()
+            .filter_map(|p| o.object_type(p))
+            .map(|t| ObjectType::new(t.clone(), o.clone()))
+            .collect()
     }
     /// Link types whose source is this object type, in id order.
     async fn outgoing_links(&self) -> Vec<LinkType> {
@@ -133,6 +160,7 @@ impl InterfaceType {
     }
 }
 
+/// A shape that object types implement: a node of the graph.
 #[Object(name = "Interface")]
 impl InterfaceType {
     /// Identity on its branch (immutable); shares the namespace of object types.
@@ -158,7 +186,12 @@ impl InterfaceType {
         ids(&self.inner.extends)
     }
     async fn properties(&self) -> Vec<Property> {
-        self.inner.properties.iter().cloned().map(Property).collect()
+        self.inner
+            .properties
+            .iter()
+            .cloned()
+            .map(Property)
+            .collect()
     }
     /// Ids of the entities that reference this interface.
     async fn referenced_by(&self) -> Vec<ID> {
@@ -178,6 +211,8 @@ impl LinkType {
     }
 }
 
+/// A typed relation from one object type to another: an edge of the
+/// graph. Its id is `"{source}.{apiName}.{target}"`.
 #[Object]
 impl LinkType {
     /// `"{source}.{apiName}.{target}"`: the identity of a link type.
@@ -198,11 +233,13 @@ impl LinkType {
     }
     async fn source_type(&self) -> Option<ObjectType> {
         let o = &self.ontology;
-        o.object_type(&self.inner.source).map(|t| ObjectType::new(t.clone(), o.clone()))
+        o.object_type(&self.inner.source)
+            .map(|t| ObjectType::new(t.clone(), o.clone()))
     }
     async fn target_type(&self) -> Option<ObjectType> {
         let o = &self.ontology;
-        o.object_type(&self.inner.target).map(|t| ObjectType::new(t.clone(), o.clone()))
+        o.object_type(&self.inner.target)
+            .map(|t| ObjectType::new(t.clone(), o.clone()))
     }
     async fn cardinality(&self) -> Cardinality {
         self.inner.cardinality.into()
@@ -225,6 +262,7 @@ impl LinkType {
 /// A property of an object type or interface.
 pub struct Property(model::Property);
 
+/// A property of an object type or interface.
 #[Object]
 impl Property {
     /// Unique within its owner.

@@ -279,24 +279,37 @@ impl From<ChangeInput> for Change {
     fn from(c: ChangeInput) -> Self {
         match c {
             ChangeInput::CreateObjectType(i) => Change::CreateObjectType(i.into()),
-            ChangeInput::UpdateObjectType(u) => {
-                Change::UpdateObjectType { api_name: u.api_name.0, expected_version: u.expected_version, patch: u.patch.into() }
-            }
-            ChangeInput::DeleteObjectType(d) => {
-                Change::DeleteObjectType { api_name: d.api_name.0, expected_version: d.expected_version, cascade: d.cascade }
-            }
+            ChangeInput::UpdateObjectType(u) => Change::UpdateObjectType {
+                api_name: u.api_name.0,
+                expected_version: u.expected_version,
+                patch: u.patch.into(),
+            },
+            ChangeInput::DeleteObjectType(d) => Change::DeleteObjectType {
+                api_name: d.api_name.0,
+                expected_version: d.expected_version,
+                cascade: d.cascade,
+            },
             ChangeInput::CreateInterface(i) => Change::CreateInterface(i.into()),
-            ChangeInput::UpdateInterface(u) => {
-                Change::UpdateInterface { api_name: u.api_name.0, expected_version: u.expected_version, patch: u.patch.into() }
-            }
-            ChangeInput::DeleteInterface(d) => {
-                Change::DeleteInterface { api_name: d.api_name.0, expected_version: d.expected_version, cascade: d.cascade }
-            }
+            ChangeInput::UpdateInterface(u) => Change::UpdateInterface {
+                api_name: u.api_name.0,
+                expected_version: u.expected_version,
+                patch: u.patch.into(),
+            },
+            ChangeInput::DeleteInterface(d) => Change::DeleteInterface {
+                api_name: d.api_name.0,
+                expected_version: d.expected_version,
+                cascade: d.cascade,
+            },
             ChangeInput::CreateLinkType(l) => Change::CreateLinkType(l.into()),
-            ChangeInput::UpdateLinkType(u) => {
-                Change::UpdateLinkType { id: u.id.0, expected_version: u.expected_version, patch: u.patch.into() }
-            }
-            ChangeInput::DeleteLinkType(d) => Change::DeleteLinkType { id: d.id.0, expected_version: d.expected_version },
+            ChangeInput::UpdateLinkType(u) => Change::UpdateLinkType {
+                id: u.id.0,
+                expected_version: u.expected_version,
+                patch: u.patch.into(),
+            },
+            ChangeInput::DeleteLinkType(d) => Change::DeleteLinkType {
+                id: d.id.0,
+                expected_version: d.expected_version,
+            },
         }
     }
 }

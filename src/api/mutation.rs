@@ -8,7 +8,8 @@ use super::commit::Commit;
 use super::entities::{InterfaceType, LinkType, ObjectType};
 use super::error::GqlResult;
 use super::inputs::{
-    ChangeInput, InterfaceInput, InterfacePatch, LinkTypeInput, LinkTypePatch, ObjectTypeInput, ObjectTypePatch,
+    ChangeInput, InterfaceInput, InterfacePatch, LinkTypeInput, LinkTypePatch, ObjectTypeInput,
+    ObjectTypePatch,
 };
 use super::Author;
 use crate::engine::{CommitRequest, Committed, Engine};
@@ -27,32 +28,46 @@ async fn run(
 ) -> async_graphql::Result<Committed> {
     let engine = ctx.data_unchecked::<Engine>();
     let author = ctx.data_opt::<Author>().map(|a| a.0.clone());
-    let req = CommitRequest { changes: vec![change], expected_branch_version, author, message };
+    let req = CommitRequest {
+        changes: vec![change],
+        expected_branch_version,
+        author,
+        message,
+    };
     engine.commit(branch, req).await.gql()
 }
 
 fn object_type(c: &Committed, api_name: &str) -> Result<ObjectType> {
     let o = &c.view.state.ontology;
-    let t = o.object_type(api_name).ok_or_else(|| Error::internal(anyhow::anyhow!("{api_name} vanished")))?;
+    let t = o
+        .object_type(api_name)
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("{api_name} vanished")))?;
     Ok(ObjectType::new(t.clone(), o.clone()))
 }
 
 fn interface(c: &Committed, api_name: &str) -> Result<InterfaceType> {
     let o = &c.view.state.ontology;
-    let i = o.interface(api_name).ok_or_else(|| Error::internal(anyhow::anyhow!("{api_name} vanished")))?;
+    let i = o
+        .interface(api_name)
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("{api_name} vanished")))?;
     Ok(InterfaceType::new(i.clone(), o.clone()))
 }
 
 fn link_type(c: &Committed, id: &str) -> Result<LinkType> {
     let o = &c.view.state.ontology;
-    let l = o.link_type(id).ok_or_else(|| Error::internal(anyhow::anyhow!("{id} vanished")))?;
+    let l = o
+        .link_type(id)
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("{id} vanished")))?;
     Ok(LinkType::new(l.clone(), o.clone()))
 }
 
 fn check_link_id(id: &str) -> Result<()> {
-    parse_link_id(id).map(|_| ()).ok_or_else(|| Error::bad_input("id", "expected \"{source}.{apiName}.{target}\""))
+    parse_link_id(id)
+        .map(|_| ())
+        .ok_or_else(|| Error::bad_input("id", "expected \"{source}.{apiName}.{target}\""))
 }
 
+/// Writes. Each mutation is exactly one commit, durable before it answers.
 #[Object]
 #[allow(clippy::too_many_arguments)]
 impl MutationRoot {
@@ -69,7 +84,14 @@ impl MutationRoot {
     ) -> async_graphql::Result<ObjectType> {
         let ot: crate::model::ObjectType = input.into();
         let name = ot.api_name.clone();
-        let c = run(ctx, &branch, Change::CreateObjectType(ot), expected_branch_version, message).await?;
+        let c = run(
+            ctx,
+            &branch,
+            Change::CreateObjectType(ot),
+            expected_branch_version,
+            message,
+        )
+        .await?;
         object_type(&c, &name).gql()
     }
 
@@ -86,7 +108,11 @@ impl MutationRoot {
         expected_branch_version: Option<i64>,
         message: Option<String>,
     ) -> async_graphql::Result<ObjectType> {
-        let change = Change::UpdateObjectType { api_name: api_name.0.clone(), expected_version, patch: input.into() };
+        let change = Change::UpdateObjectType {
+            api_name: api_name.0.clone(),
+            expected_version,
+            patch: input.into(),
+        };
         let c = run(ctx, &branch, change, expected_branch_version, message).await?;
         object_type(&c, &api_name).gql()
     }
@@ -100,12 +126,21 @@ impl MutationRoot {
         branch: String,
         api_name: ID,
         expected_version: i64,
-        #[graphql(default)] cascade: bool,
+        #[graphql(default_with = "Some(false)")] cascade: Option<bool>,
         expected_branch_version: Option<i64>,
         message: Option<String>,
     ) -> async_graphql::Result<Commit> {
-        let change = Change::DeleteObjectType { api_name: api_name.0, expected_version, cascade };
-        Ok(Commit(run(ctx, &branch, change, expected_branch_version, message).await?.commit))
+        let cascade = cascade.unwrap_or(false);
+        let change = Change::DeleteObjectType {
+            api_name: api_name.0,
+            expected_version,
+            cascade,
+        };
+        Ok(Commit(
+            run(ctx, &branch, change, expected_branch_version, message)
+                .await?
+                .commit,
+        ))
     }
 
     /// Create an interface.
@@ -119,7 +154,14 @@ impl MutationRoot {
     ) -> async_graphql::Result<InterfaceType> {
         let it: crate::model::Interface = input.into();
         let name = it.api_name.clone();
-        let c = run(ctx, &branch, Change::CreateInterface(it), expected_branch_version, message).await?;
+        let c = run(
+            ctx,
+            &branch,
+            Change::CreateInterface(it),
+            expected_branch_version,
+            message,
+        )
+        .await?;
         interface(&c, &name).gql()
     }
 
@@ -134,7 +176,11 @@ impl MutationRoot {
         expected_branch_version: Option<i64>,
         message: Option<String>,
     ) -> async_graphql::Result<InterfaceType> {
-        let change = Change::UpdateInterface { api_name: api_name.0.clone(), expected_version, patch: input.into() };
+        let change = Change::UpdateInterface {
+            api_name: api_name.0.clone(),
+            expected_version,
+            patch: input.into(),
+        };
         let c = run(ctx, &branch, change, expected_branch_version, message).await?;
         interface(&c, &api_name).gql()
     }
@@ -147,12 +193,21 @@ impl MutationRoot {
         branch: String,
         api_name: ID,
         expected_version: i64,
-        #[graphql(default)] cascade: bool,
+        #[graphql(default_with = "Some(false)")] cascade: Option<bool>,
         expected_branch_version: Option<i64>,
         message: Option<String>,
     ) -> async_graphql::Result<Commit> {
-        let change = Change::DeleteInterface { api_name: api_name.0, expected_version, cascade };
-        Ok(Commit(run(ctx, &branch, change, expected_branch_version, message).await?.commit))
+        let cascade = cascade.unwrap_or(false);
+        let change = Change::DeleteInterface {
+            api_name: api_name.0,
+            expected_version,
+            cascade,
+        };
+        Ok(Commit(
+            run(ctx, &branch, change, expected_branch_version, message)
+                .await?
+                .commit,
+        ))
     }
 
     /// Create a link type between two existing object types.
@@ -166,7 +221,14 @@ impl MutationRoot {
     ) -> async_graphql::Result<LinkType> {
         let lt: crate::model::LinkType = input.into();
         let id = lt.id();
-        let c = run(ctx, &branch, Change::CreateLinkType(lt), expected_branch_version, message).await?;
+        let c = run(
+            ctx,
+            &branch,
+            Change::CreateLinkType(lt),
+            expected_branch_version,
+            message,
+        )
+        .await?;
         link_type(&c, &id).gql()
     }
 
@@ -182,7 +244,11 @@ impl MutationRoot {
         message: Option<String>,
     ) -> async_graphql::Result<LinkType> {
         check_link_id(&id).gql()?;
-        let change = Change::UpdateLinkType { id: id.0.clone(), expected_version, patch: input.into() };
+        let change = Change::UpdateLinkType {
+            id: id.0.clone(),
+            expected_version,
+            patch: input.into(),
+        };
         let c = run(ctx, &branch, change, expected_branch_version, message).await?;
         link_type(&c, &id).gql()
     }
@@ -198,8 +264,15 @@ impl MutationRoot {
         message: Option<String>,
     ) -> async_graphql::Result<Commit> {
         check_link_id(&id).gql()?;
-        let change = Change::DeleteLinkType { id: id.0, expected_version };
-        Ok(Commit(run(ctx, &branch, change, expected_branch_version, message).await?.commit))
+        let change = Change::DeleteLinkType {
+            id: id.0,
+            expected_version,
+        };
+        Ok(Commit(
+            run(ctx, &branch, change, expected_branch_version, message)
+                .await?
+                .commit,
+        ))
     }
 
     /// Apply several changes atomically as one commit. References are
@@ -216,7 +289,12 @@ impl MutationRoot {
         let engine = ctx.data_unchecked::<Engine>();
         let author = ctx.data_opt::<Author>().map(|a| a.0.clone());
         let changes = changes.into_iter().map(Into::into).collect();
-        let req = CommitRequest { changes, expected_branch_version, author, message };
+        let req = CommitRequest {
+            changes,
+            expected_branch_version,
+            author,
+            message,
+        };
         Ok(Commit(engine.commit(&branch, req).await.gql()?.commit))
     }
 
@@ -236,8 +314,16 @@ impl MutationRoot {
 
     /// Delete a branch and its history. `main` cannot be deleted
     /// (FORBIDDEN); a branch with forks is IN_USE.
-    async fn delete_branch(&self, ctx: &Context<'_>, name: String, expected_version: i64) -> async_graphql::Result<bool> {
-        ctx.data_unchecked::<Engine>().delete_branch(&name, expected_version).await.gql()?;
+    async fn delete_branch(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        expected_version: i64,
+    ) -> async_graphql::Result<bool> {
+        ctx.data_unchecked::<Engine>()
+            .delete_branch(&name, expected_version)
+            .await
+            .gql()?;
         Ok(true)
     }
 
@@ -249,6 +335,11 @@ impl MutationRoot {
         name: String,
         protected: bool,
     ) -> async_graphql::Result<Branch> {
-        Ok(Branch(ctx.data_unchecked::<Engine>().set_protection(&name, protected).await.gql()?))
+        Ok(Branch(
+            ctx.data_unchecked::<Engine>()
+                .set_protection(&name, protected)
+                .await
+                .gql()?,
+        ))
     }
 }

@@ -6,12 +6,12 @@ mod graphiql;
 mod graphql;
 mod server;
 
+use async_graphql_axum::GraphQLSubscription;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use async_graphql_axum::GraphQLSubscription;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
@@ -29,7 +29,10 @@ struct AppState {
 /// The whole HTTP surface over one engine.
 pub fn router(engine: Engine, max_body_bytes: usize) -> Router {
     let schema = build_schema(engine.clone());
-    let state = AppState { schema: schema.clone(), engine };
+    let state = AppState {
+        schema: schema.clone(),
+        engine,
+    };
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route_service("/graphql/ws", GraphQLSubscription::new(schema))

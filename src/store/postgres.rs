@@ -68,7 +68,11 @@ impl Store for PgStore {
         .bind(upto)
         .fetch(&self.pool);
         let mut out = Vec::new();
-        while let Some(r) = stream.try_next().await.map_err(|e| db_error("entity_versions", e))? {
+        while let Some(r) = stream
+            .try_next()
+            .await
+            .map_err(|e| db_error("entity_versions", e))?
+        {
             push_latest(&mut out, r.try_into()?);
         }
         Ok(out)
@@ -78,18 +82,20 @@ impl Store for PgStore {
         let what = format!("commit on {}", c.branch);
         let changes = serde_json::to_string(c.changes).map_err(Error::internal)?;
         let mut tx = self.pool.begin().await.map_err(|e| db_error(&what, e))?;
-        let moved = sqlx::query("UPDATE branches SET head = head + 1 WHERE name = $1 AND head = $2")
-            .bind(c.branch)
-            .bind(c.expected_head)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| db_error(&what, e))?;
-        if moved.rows_affected() != 1 {
-            let actual: Option<i64> = sqlx::query_scalar("SELECT head FROM branches WHERE name = $1")
+        let moved =
+            sqlx::query("UPDATE branches SET head = head + 1 WHERE name = $1 AND head = $2")
                 .bind(c.branch)
-                .fetch_optional(&mut *tx)
+                .bind(c.expected_head)
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| db_error(&what, e))?;
+        if moved.rows_affected() != 1 {
+            let actual: Option<i64> =
+                sqlx::query_scalar("SELECT head FROM branches WHERE name = $1")
+                    .bind(c.branch)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(|e| db_error(&what, e))?;
             return Err(match actual {
                 None => Error::NotFound(format!("branch {}", c.branch)),
                 Some(actual) => Error::VersionConflict {
@@ -115,7 +121,9 @@ impl Store for PgStore {
         .map_err(|e| db_error(&what, e))?;
         let mut written = 0u64;
         for chunk in c.rows.chunks(INSERT_CHUNK) {
-            let mut qb = QueryBuilder::new("INSERT INTO entity_versions (branch, kind, id, commit_version, version, body) ");
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO entity_versions (branch, kind, id, commit_version, version, body) ",
+            );
             qb.push_values(chunk, |mut b, row| {
                 b.push_bind(c.branch)
                     .push_bind(row.kind.as_str())
@@ -125,7 +133,10 @@ impl Store for PgStore {
                     .push_bind(&row.body)
                     .push_unseparated("::jsonb");
             });
-            qb.build().execute(&mut *tx).await.map_err(|e| db_error(&what, e))?;
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error(&what, e))?;
             written += chunk.len() as u64;
             if let Some(p) = c.progress {
                 p(written);
@@ -135,7 +146,12 @@ impl Store for PgStore {
         Ok(c.record())
     }
 
-    async fn commits(&self, branch: &str, before: Option<i64>, limit: i64) -> Result<Vec<CommitRecord>> {
+    async fn commits(
+        &self,
+        branch: &str,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<CommitRecord>> {
         let rows: Vec<CommitRow> = sqlx::query_as(
             "SELECT * FROM commits WHERE branch = $1 AND version < $2 ORDER BY version DESC LIMIT $3",
         )
@@ -162,28 +178,43 @@ impl Store for PgStore {
     }
 
     async fn delete_branch(&self, branch: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(|e| db_error("branches", e))?;
-        let children: Vec<String> =
-            sqlx::query_scalar("SELECT name FROM branches WHERE parent = $1 ORDER BY name FOR UPDATE")
-                .bind(branch)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(|e| db_error("branches", e))?;
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| db_error("branches", e))?;
+        let children: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM branches WHERE parent = $1 ORDER BY name FOR UPDATE",
+        )
+        .bind(branch)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| db_error("branches", e))?;
         if !children.is_empty() {
-            return Err(Error::InUse { id: format!("branch {branch}"), dependents: children });
+            return Err(Error::InUse {
+                id: format!("branch {branch}"),
+                dependents: children,
+            });
         }
         for sql in [
             "DELETE FROM entity_versions WHERE branch = $1",
             "DELETE FROM commits WHERE branch = $1",
             "DELETE FROM branches WHERE name = $1",
         ] {
-            sqlx::query(sql).bind(branch).execute(&mut *tx).await.map_err(|e| db_error("branches", e))?;
+            sqlx::query(sql)
+                .bind(branch)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error("branches", e))?;
         }
         tx.commit().await.map_err(|e| db_error("branches", e))
     }
 
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(|e| db_error("ping", e))?;
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error("ping", e))?;
         Ok(())
     }
 }

@@ -120,8 +120,14 @@ pub(crate) struct EntityRowRaw {
 impl TryFrom<EntityRowRaw> for EntityRow {
     type Error = Error;
     fn try_from(r: EntityRowRaw) -> Result<Self> {
-        let kind = EntityKind::parse(&r.kind)
-            .ok_or_else(|| Error::internal(anyhow::anyhow!("unknown entity kind {:?} in store", r.kind)))?;
-        Ok(EntityRow { kind, id: r.id, version: r.version, body: r.body })
+        let kind = EntityKind::parse(&r.kind).ok_or_else(|| {
+            Error::internal(anyhow::anyhow!("unknown entity kind {:?} in store", r.kind))
+        })?;
+        Ok(EntityRow {
+            kind,
+            id: r.id,
+            version: r.version,
+            body: r.body,
+        })
     }
 }

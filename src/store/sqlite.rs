@@ -26,17 +26,28 @@ impl SqliteStore {
         let opts = SqliteConnectOptions::from_str(url)
             .map_err(|e| Error::bad_input("database-url", e.to_string()))?
             .create_if_missing(true)
-            .journal_mode(if in_memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
+            .journal_mode(if in_memory {
+                SqliteJournalMode::Memory
+            } else {
+                SqliteJournalMode::Wal
+            })
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
         // An in-memory database lives as long as its one connection.
         let pool_opts = if in_memory {
-            SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
         } else {
             SqlitePoolOptions::new().max_connections(8)
         };
-        let pool = pool_opts.connect_with(opts).await.map_err(|e| db_error("connect", e))?;
+        let pool = pool_opts
+            .connect_with(opts)
+            .await
+            .map_err(|e| db_error("connect", e))?;
         sqlx::migrate!("schema/migrations/sqlite")
             .run(&pool)
             .await
@@ -77,7 +88,11 @@ impl Store for SqliteStore {
         .bind(upto)
         .fetch(&self.pool);
         let mut out = Vec::new();
-        while let Some(r) = stream.try_next().await.map_err(|e| db_error("entity_versions", e))? {
+        while let Some(r) = stream
+            .try_next()
+            .await
+            .map_err(|e| db_error("entity_versions", e))?
+        {
             push_latest(&mut out, r.try_into()?);
         }
         Ok(out)
@@ -96,11 +111,12 @@ impl Store for SqliteStore {
             .await
             .map_err(|e| db_error(&what, e))?;
         if moved.rows_affected() != 1 {
-            let actual: Option<i64> = sqlx::query_scalar("SELECT head FROM branches WHERE name = ?")
-                .bind(c.branch)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(|e| db_error(&what, e))?;
+            let actual: Option<i64> =
+                sqlx::query_scalar("SELECT head FROM branches WHERE name = ?")
+                    .bind(c.branch)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(|e| db_error(&what, e))?;
             return Err(match actual {
                 None => Error::NotFound(format!("branch {}", c.branch)),
                 Some(actual) => Error::VersionConflict {
@@ -123,7 +139,9 @@ impl Store for SqliteStore {
             .map_err(|e| db_error(&what, e))?;
         let mut written = 0u64;
         for chunk in c.rows.chunks(INSERT_CHUNK) {
-            let mut qb = QueryBuilder::new("INSERT INTO entity_versions (branch, kind, id, commit_version, version, body) ");
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO entity_versions (branch, kind, id, commit_version, version, body) ",
+            );
             qb.push_values(chunk, |mut b, row| {
                 b.push_bind(c.branch)
                     .push_bind(row.kind.as_str())
@@ -132,7 +150,10 @@ impl Store for SqliteStore {
                     .push_bind(row.version)
                     .push_bind(&row.body);
             });
-            qb.build().execute(&mut *tx).await.map_err(|e| db_error(&what, e))?;
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error(&what, e))?;
             written += chunk.len() as u64;
             if let Some(p) = c.progress {
                 p(written);
@@ -142,14 +163,21 @@ impl Store for SqliteStore {
         Ok(c.record())
     }
 
-    async fn commits(&self, branch: &str, before: Option<i64>, limit: i64) -> Result<Vec<CommitRecord>> {
-        let rows: Vec<CommitRow> = sqlx::query_as("SELECT * FROM commits WHERE branch = ? AND version < ? ORDER BY version DESC LIMIT ?")
-            .bind(branch)
-            .bind(before.unwrap_or(i64::MAX))
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| db_error("commits", e))?;
+    async fn commits(
+        &self,
+        branch: &str,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<CommitRecord>> {
+        let rows: Vec<CommitRow> = sqlx::query_as(
+            "SELECT * FROM commits WHERE branch = ? AND version < ? ORDER BY version DESC LIMIT ?",
+        )
+        .bind(branch)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error("commits", e))?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
@@ -167,27 +195,42 @@ impl Store for SqliteStore {
     }
 
     async fn delete_branch(&self, branch: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(|e| db_error("branches", e))?;
-        let children: Vec<String> = sqlx::query_scalar("SELECT name FROM branches WHERE parent = ? ORDER BY name")
-            .bind(branch)
-            .fetch_all(&mut *tx)
+        let mut tx = self
+            .pool
+            .begin()
             .await
             .map_err(|e| db_error("branches", e))?;
+        let children: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM branches WHERE parent = ? ORDER BY name")
+                .bind(branch)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| db_error("branches", e))?;
         if !children.is_empty() {
-            return Err(Error::InUse { id: format!("branch {branch}"), dependents: children });
+            return Err(Error::InUse {
+                id: format!("branch {branch}"),
+                dependents: children,
+            });
         }
         for sql in [
             "DELETE FROM entity_versions WHERE branch = ?",
             "DELETE FROM commits WHERE branch = ?",
             "DELETE FROM branches WHERE name = ?",
         ] {
-            sqlx::query(sql).bind(branch).execute(&mut *tx).await.map_err(|e| db_error("branches", e))?;
+            sqlx::query(sql)
+                .bind(branch)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error("branches", e))?;
         }
         tx.commit().await.map_err(|e| db_error("branches", e))
     }
 
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(|e| db_error("ping", e))?;
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error("ping", e))?;
         Ok(())
     }
 }

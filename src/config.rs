@@ -35,6 +35,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Print the GraphQL schema (SDL) to stdout.
     Schema,
+    /// Print a synthetic ontology document (JSON) for tests and benchmarks.
+    Generate(GenerateArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -112,4 +114,18 @@ pub struct ExportArgs {
     /// Export the branch as of this version instead of its head.
     #[arg(long)]
     pub at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GenerateArgs {
+    /// Number of object types (about 4 link types each).
+    #[arg(
+        long,
+        env = "ONTOGRAPH_GENERATE_OBJECT_TYPES",
+        default_value_t = 10_000
+    )]
+    pub object_types: usize,
+    /// Random seed: the same seed gives the same document.
+    #[arg(long, env = "ONTOGRAPH_GENERATE_SEED", default_value_t = 1)]
+    pub seed: u64,
 }

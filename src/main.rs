@@ -10,6 +10,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Serve(args)) => ontograph::http::serve(args).await,
         Some(Command::Import(args)) => ontograph::cli::import(args).await,
         Some(Command::Export(args)) => ontograph::cli::export(args).await,
+        Some(Command::Generate(args)) => ontograph::cli::generate_cmd(args),
         Some(Command::Schema) => {
             print!("{}", ontograph::api::sdl());
             Ok(())

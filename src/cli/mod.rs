@@ -1,4 +1,9 @@
-//! `import` and `export`: the ontology document in and out of a branch.
+//! Command-line actions besides `serve`: `import` and `export` move the
+//! ontology document in and out of a branch; `generate` makes one.
+
+mod generate;
+
+pub use generate::generate;
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
@@ -7,7 +12,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::config::{ExportArgs, ImportArgs};
+use crate::config::{ExportArgs, GenerateArgs, ImportArgs};
 use crate::engine::Engine;
 use crate::model::{Document, DocumentRef};
 use crate::store;
@@ -97,4 +102,12 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
         Ok(())
     })
     .await?
+}
+
+/// Write a synthetic document to stdout.
+pub fn generate_cmd(args: GenerateArgs) -> anyhow::Result<()> {
+    let mut out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+    generate(args.object_types, args.seed, &mut out)?;
+    out.flush()?;
+    Ok(())
 }

@@ -8,12 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// ontograph: a GraphQL server for versioned ontologies.
 #[derive(Debug, Parser)]
-#[command(
-    name = "ontograph",
-    version,
-    about,
-    args_conflicts_with_subcommands = true
-)]
+#[command(name = "ontograph", version, about, args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -49,11 +44,7 @@ pub enum LogFormat {
 pub struct DbArgs {
     /// Database: `sqlite://FILE` (created and migrated on start),
     /// `sqlite::memory:`, or `postgres://…`.
-    #[arg(
-        long,
-        env = "ONTOGRAPH_DATABASE_URL",
-        default_value = "sqlite://ontograph.db"
-    )]
+    #[arg(long, env = "ONTOGRAPH_DATABASE_URL", default_value = "sqlite://ontograph.db")]
     pub database_url: String,
 }
 
@@ -80,9 +71,7 @@ impl ServeArgs {
     pub fn for_tests(database_url: &str) -> Self {
         ServeArgs {
             addr: "127.0.0.1:0".parse().expect("valid address"),
-            db: DbArgs {
-                database_url: database_url.to_owned(),
-            },
+            db: DbArgs { database_url: database_url.to_owned() },
             no_demo: true,
             protect_main: false,
             max_body_bytes: 8 * 1024 * 1024,
@@ -119,11 +108,7 @@ pub struct ExportArgs {
 #[derive(Debug, Clone, Args)]
 pub struct GenerateArgs {
     /// Number of object types (about 4 link types each).
-    #[arg(
-        long,
-        env = "ONTOGRAPH_GENERATE_OBJECT_TYPES",
-        default_value_t = 10_000
-    )]
+    #[arg(long, env = "ONTOGRAPH_GENERATE_OBJECT_TYPES", default_value_t = 10_000)]
     pub object_types: usize,
     /// Random seed: the same seed gives the same document.
     #[arg(long, env = "ONTOGRAPH_GENERATE_SEED", default_value_t = 1)]

@@ -7,21 +7,14 @@
 pub enum Error {
     /// Input that fails validation; `field` names the offending input field.
     #[error("{message}")]
-    BadUserInput {
-        message: String,
-        field: Option<String>,
-    },
+    BadUserInput { message: String, field: Option<String> },
     #[error("{0} not found")]
     NotFound(String),
     #[error("{0} already exists")]
     AlreadyExists(String),
     /// Optimistic-lock failure: `what` is the entity id or `branch <name>`.
     #[error("version conflict on {what}: expected {expected}, actual {actual}")]
-    VersionConflict {
-        what: String,
-        expected: i64,
-        actual: i64,
-    },
+    VersionConflict { what: String, expected: i64, actual: i64 },
     #[error("{id} is still referenced by {}", dependents.join(", "))]
     InUse { id: String, dependents: Vec<String> },
     #[error("branch {0} is protected: it changes only through merges")]
@@ -53,10 +46,7 @@ impl Error {
 
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
         let field = field.into();
-        Error::BadUserInput {
-            message: format!("{field}: {}", message.into()),
-            field: Some(field),
-        }
+        Error::BadUserInput { message: format!("{field}: {}", message.into()), field: Some(field) }
     }
 
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {

@@ -37,17 +37,9 @@ pub struct ObjectTypeFilter {
 
 impl ObjectTypeFilter {
     fn matches(&self, t: &model::ObjectType) -> bool {
-        let status = self
-            .status
-            .is_none_or(|s| model::Status::from(s) == t.status);
-        let extends = self
-            .extends
-            .as_ref()
-            .is_none_or(|p| t.extends.iter().any(|e| e == p.as_str()));
-        let implements = self
-            .implements
-            .as_ref()
-            .is_none_or(|i| t.implements.iter().any(|e| e == i.as_str()));
+        let status = self.status.is_none_or(|s| model::Status::from(s) == t.status);
+        let extends = self.extends.as_ref().is_none_or(|p| t.extends.iter().any(|e| e == p.as_str()));
+        let implements = self.implements.as_ref().is_none_or(|i| t.implements.iter().any(|e| e == i.as_str()));
         let search = self.search.as_ref().is_none_or(|q| {
             let q = q.to_lowercase();
             t.api_name.to_lowercase().contains(&q) || t.display_name.to_lowercase().contains(&q)
@@ -69,10 +61,8 @@ fn page<'a, T: 'a, N: async_graphql::OutputType>(
     let mut items = items.take(first + 1).collect::<Vec<_>>();
     let has_next = items.len() > first;
     items.truncate(first);
-    let mut conn =
-        Connection::with_additional_fields(had_cursor, has_next, ConnectionFields { total_count });
-    conn.edges
-        .extend(items.into_iter().map(|t| Edge::new(cursor(t), node(t))));
+    let mut conn = Connection::with_additional_fields(had_cursor, has_next, ConnectionFields { total_count });
+    conn.edges.extend(items.into_iter().map(|t| Edge::new(cursor(t), node(t))));
     Ok(conn)
 }
 
@@ -125,8 +115,7 @@ impl Branch {
     /// One object type by apiName, or null.
     async fn object_type(&self, api_name: ID) -> Option<ObjectType> {
         let o = &self.0.state.ontology;
-        o.object_type(&api_name)
-            .map(|t| ObjectType::new(t.clone(), o.clone()))
+        o.object_type(&api_name).map(|t| ObjectType::new(t.clone(), o.clone()))
     }
 
     /// Object types in apiName order, `first` at a time (max 1000) after
@@ -143,20 +132,11 @@ impl Branch {
         match filter {
             None => {
                 let items = o.object_types_after(after.as_deref());
-                page(
-                    items,
-                    o.object_type_count(),
-                    first,
-                    after.is_some(),
-                    cursor,
-                    node,
-                )
+                page(items, o.object_type_count(), first, after.is_some(), cursor, node)
             }
             Some(f) => {
                 let total = o.object_types_after(None).filter(|t| f.matches(t)).count();
-                let items = o
-                    .object_types_after(after.as_deref())
-                    .filter(|t| f.matches(t));
+                let items = o.object_types_after(after.as_deref()).filter(|t| f.matches(t));
                 page(items, total, first, after.is_some(), cursor, node)
             }
         }
@@ -165,8 +145,7 @@ impl Branch {
     /// One interface by apiName, or null.
     async fn interface(&self, api_name: ID) -> Option<InterfaceType> {
         let o = &self.0.state.ontology;
-        o.interface(&api_name)
-            .map(|i| InterfaceType::new(i.clone(), o.clone()))
+        o.interface(&api_name).map(|i| InterfaceType::new(i.clone(), o.clone()))
     }
 
     /// Interfaces in apiName order.
@@ -178,21 +157,13 @@ impl Branch {
         let o = &self.0.state.ontology;
         let items = o.interfaces_after(after.as_deref());
         let node = |i: &std::sync::Arc<model::Interface>| InterfaceType::new(i.clone(), o.clone());
-        page(
-            items,
-            o.interface_count(),
-            first,
-            after.is_some(),
-            |i| i.api_name.clone(),
-            node,
-        )
+        page(items, o.interface_count(), first, after.is_some(), |i| i.api_name.clone(), node)
     }
 
     /// One link type by id (`"{source}.{apiName}.{target}"`), or null.
     async fn link_type(&self, id: ID) -> Option<LinkType> {
         let o = &self.0.state.ontology;
-        o.link_type(&id)
-            .map(|l| LinkType::new(l.clone(), o.clone()))
+        o.link_type(&id).map(|l| LinkType::new(l.clone(), o.clone()))
     }
 
     /// Link types in id order, optionally only those with the given
@@ -215,38 +186,17 @@ impl Branch {
         let cursor = |l: &std::sync::Arc<model::LinkType>| l.id();
         if source.is_none() && target.is_none() && api_name.is_none() {
             let items = o.link_types_after(after.as_deref());
-            return page(
-                items,
-                o.link_type_count(),
-                first,
-                after.is_some(),
-                cursor,
-                node,
-            );
+            return page(items, o.link_type_count(), first, after.is_some(), cursor, node);
         }
         // With an endpoint given, only that node's referrers are candidates.
-        let mut matching: Vec<&std::sync::Arc<model::LinkType>> =
-            match source.as_ref().or(target.as_ref()) {
-                Some(n) => o
-                    .referrers(n)
-                    .filter_map(|id| o.link_type(id))
-                    .filter(|l| keep(l))
-                    .collect(),
-                None => o.link_types_after(None).filter(|l| keep(l)).collect(),
-            };
+        let mut matching: Vec<&std::sync::Arc<model::LinkType>> = match source.as_ref().or(target.as_ref()) {
+            Some(n) => o.referrers(n).filter_map(|id| o.link_type(id)).filter(|l| keep(l)).collect(),
+            None => o.link_types_after(None).filter(|l| keep(l)).collect(),
+        };
         matching.sort_by_key(|l| l.id());
         let total = matching.len();
-        let start = after
-            .as_ref()
-            .map_or(0, |a| matching.partition_point(|l| l.id() <= *a));
-        page(
-            matching[start..].iter().copied(),
-            total,
-            first,
-            after.is_some(),
-            cursor,
-            node,
-        )
+        let start = after.as_ref().map_or(0, |a| matching.partition_point(|l| l.id() <= *a));
+        page(matching[start..].iter().copied(), total, first, after.is_some(), cursor, node)
     }
 
     /// An object type or interface by apiName, or null.
@@ -266,33 +216,18 @@ impl Branch {
         let head = self.0.state.version;
         let before = match &after {
             None => head + 1,
-            Some(c) => c
-                .parse::<i64>()
-                .map_err(|_| Error::bad_input("after", "not a commit cursor"))
-                .gql()?,
+            Some(c) => c.parse::<i64>().map_err(|_| Error::bad_input("after", "not a commit cursor")).gql()?,
         };
         let engine = ctx.data_unchecked::<Engine>();
-        let mut rows = engine
-            .commits(
-                &self.0.meta.name,
-                Some(before.min(head + 1)),
-                first as i64 + 1,
-            )
-            .await
-            .gql()?;
+        let mut rows = engine.commits(&self.0.meta.name, Some(before.min(head + 1)), first as i64 + 1).await.gql()?;
         let has_next = rows.len() > first;
         rows.truncate(first);
         let mut conn = Connection::with_additional_fields(
             after.is_some(),
             has_next,
-            ConnectionFields {
-                total_count: head as usize,
-            },
+            ConnectionFields { total_count: head as usize },
         );
-        conn.edges.extend(
-            rows.into_iter()
-                .map(|c| Edge::new(c.version.to_string(), Commit(c))),
-        );
+        conn.edges.extend(rows.into_iter().map(|c| Edge::new(c.version.to_string(), Commit(c))));
         Ok(conn)
     }
 }

@@ -12,25 +12,13 @@ use crate::model::{self, Ontology};
 #[derive(Interface)]
 #[graphql(
     name = "OntologyNode",
-    field(
-        name = "api_name",
-        ty = "ID",
-        desc = "Identity on its branch; unique across object types and interfaces."
-    ),
+    field(name = "api_name", ty = "ID", desc = "Identity on its branch; unique across object types and interfaces."),
     field(name = "display_name", ty = "&str", desc = "Human-readable name."),
     field(name = "description", ty = "Option<&str>"),
     field(name = "kind", ty = "NodeKind", desc = "OBJECT_TYPE or INTERFACE."),
-    field(
-        name = "version",
-        ty = "i64",
-        desc = "Optimistic-lock version: 1 on creation, +1 per change."
-    ),
+    field(name = "version", ty = "i64", desc = "Optimistic-lock version: 1 on creation, +1 per change."),
     field(name = "properties", ty = "Vec<Property>"),
-    field(
-        name = "referenced_by",
-        ty = "Vec<ID>",
-        desc = "Ids of the entities that reference this node."
-    )
+    field(name = "referenced_by", ty = "Vec<ID>", desc = "Ids of the entities that reference this node.")
 )]
 pub enum OntologyNode {
     ObjectType(ObjectType),
@@ -40,13 +28,9 @@ pub enum OntologyNode {
 impl OntologyNode {
     pub fn find(o: &Arc<Ontology>, api_name: &str) -> Option<Self> {
         if let Some(t) = o.object_type(api_name) {
-            return Some(OntologyNode::ObjectType(ObjectType::new(
-                t.clone(),
-                o.clone(),
-            )));
+            return Some(OntologyNode::ObjectType(ObjectType::new(t.clone(), o.clone())));
         }
-        o.interface(api_name)
-            .map(|i| OntologyNode::Interface(InterfaceType::new(i.clone(), o.clone())))
+        o.interface(api_name).map(|i| OntologyNode::Interface(InterfaceType::new(i.clone(), o.clone())))
     }
 }
 
@@ -96,12 +80,7 @@ impl ObjectType {
         self.inner.version
     }
     async fn properties(&self) -> Vec<Property> {
-        self.inner
-            .properties
-            .iter()
-            .cloned()
-            .map(Property)
-            .collect()
+        self.inner.properties.iter().cloned().map(Property).collect()
     }
     /// apiNames of the object types this one extends (its parents).
     async fn extends(&self) -> Vec<ID> {
@@ -186,12 +165,7 @@ impl InterfaceType {
         ids(&self.inner.extends)
     }
     async fn properties(&self) -> Vec<Property> {
-        self.inner
-            .properties
-            .iter()
-            .cloned()
-            .map(Property)
-            .collect()
+        self.inner.properties.iter().cloned().map(Property).collect()
     }
     /// Ids of the entities that reference this interface.
     async fn referenced_by(&self) -> Vec<ID> {
@@ -233,13 +207,11 @@ impl LinkType {
     }
     async fn source_type(&self) -> Option<ObjectType> {
         let o = &self.ontology;
-        o.object_type(&self.inner.source)
-            .map(|t| ObjectType::new(t.clone(), o.clone()))
+        o.object_type(&self.inner.source).map(|t| ObjectType::new(t.clone(), o.clone()))
     }
     async fn target_type(&self) -> Option<ObjectType> {
         let o = &self.ontology;
-        o.object_type(&self.inner.target)
-            .map(|t| ObjectType::new(t.clone(), o.clone()))
+        o.object_type(&self.inner.target).map(|t| ObjectType::new(t.clone(), o.clone()))
     }
     async fn cardinality(&self) -> Cardinality {
         self.inner.cardinality.into()

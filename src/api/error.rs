@@ -19,9 +19,7 @@ impl ErrorExtensions for Error {
         async_graphql::Error::new(self.to_string()).extend_with(|_, e| {
             e.set("code", self.code());
             match self {
-                Error::VersionConflict {
-                    expected, actual, ..
-                } => {
+                Error::VersionConflict { expected, actual, .. } => {
                     e.set("expected", *expected);
                     e.set("actual", *actual);
                 }

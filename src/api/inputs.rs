@@ -301,15 +301,12 @@ impl From<ChangeInput> for Change {
                 cascade: d.cascade,
             },
             ChangeInput::CreateLinkType(l) => Change::CreateLinkType(l.into()),
-            ChangeInput::UpdateLinkType(u) => Change::UpdateLinkType {
-                id: u.id.0,
-                expected_version: u.expected_version,
-                patch: u.patch.into(),
-            },
-            ChangeInput::DeleteLinkType(d) => Change::DeleteLinkType {
-                id: d.id.0,
-                expected_version: d.expected_version,
-            },
+            ChangeInput::UpdateLinkType(u) => {
+                Change::UpdateLinkType { id: u.id.0, expected_version: u.expected_version, patch: u.patch.into() }
+            }
+            ChangeInput::DeleteLinkType(d) => {
+                Change::DeleteLinkType { id: d.id.0, expected_version: d.expected_version }
+            }
         }
     }
 }

@@ -12,9 +12,6 @@ pub fn page_size(first: Option<i32>, default: usize) -> Result<usize> {
     };
     match usize::try_from(first) {
         Ok(n) if n <= MAX_PAGE => Ok(n),
-        _ => Err(Error::bad_input(
-            "first",
-            format!("must be between 0 and {MAX_PAGE}"),
-        )),
+        _ => Err(Error::bad_input("first", format!("must be between 0 and {MAX_PAGE}"))),
     }
 }

@@ -8,8 +8,7 @@ use super::commit::Commit;
 use super::entities::{InterfaceType, LinkType, ObjectType};
 use super::error::GqlResult;
 use super::inputs::{
-    ChangeInput, InterfaceInput, InterfacePatch, LinkTypeInput, LinkTypePatch, ObjectTypeInput,
-    ObjectTypePatch,
+    ChangeInput, InterfaceInput, InterfacePatch, LinkTypeInput, LinkTypePatch, ObjectTypeInput, ObjectTypePatch,
 };
 use super::Author;
 use crate::engine::{CommitRequest, Committed, Engine};
@@ -28,43 +27,30 @@ async fn run(
 ) -> async_graphql::Result<Committed> {
     let engine = ctx.data_unchecked::<Engine>();
     let author = ctx.data_opt::<Author>().map(|a| a.0.clone());
-    let req = CommitRequest {
-        changes: vec![change],
-        expected_branch_version,
-        author,
-        message,
-    };
+    let req = CommitRequest { changes: vec![change], expected_branch_version, author, message };
     engine.commit(branch, req).await.gql()
 }
 
 fn object_type(c: &Committed, api_name: &str) -> Result<ObjectType> {
     let o = &c.view.state.ontology;
-    let t = o
-        .object_type(api_name)
-        .ok_or_else(|| Error::internal(anyhow::anyhow!("{api_name} vanished")))?;
+    let t = o.object_type(api_name).ok_or_else(|| Error::internal(anyhow::anyhow!("{api_name} vanished")))?;
     Ok(ObjectType::new(t.clone(), o.clone()))
 }
 
 fn interface(c: &Committed, api_name: &str) -> Result<InterfaceType> {
     let o = &c.view.state.ontology;
-    let i = o
-        .interface(api_name)
-        .ok_or_else(|| Error::internal(anyhow::anyhow!("{api_name} vanished")))?;
+    let i = o.interface(api_name).ok_or_else(|| Error::internal(anyhow::anyhow!("{api_name} vanished")))?;
     Ok(InterfaceType::new(i.clone(), o.clone()))
 }
 
 fn link_type(c: &Committed, id: &str) -> Result<LinkType> {
     let o = &c.view.state.ontology;
-    let l = o
-        .link_type(id)
-        .ok_or_else(|| Error::internal(anyhow::anyhow!("{id} vanished")))?;
+    let l = o.link_type(id).ok_or_else(|| Error::internal(anyhow::anyhow!("{id} vanished")))?;
     Ok(LinkType::new(l.clone(), o.clone()))
 }
 
 fn check_link_id(id: &str) -> Result<()> {
-    parse_link_id(id)
-        .map(|_| ())
-        .ok_or_else(|| Error::bad_input("id", "expected \"{source}.{apiName}.{target}\""))
+    parse_link_id(id).map(|_| ()).ok_or_else(|| Error::bad_input("id", "expected \"{source}.{apiName}.{target}\""))
 }
 
 /// Writes. Each mutation is exactly one commit, durable before it answers.
@@ -84,14 +70,7 @@ impl MutationRoot {
     ) -> async_graphql::Result<ObjectType> {
         let ot: crate::model::ObjectType = input.into();
         let name = ot.api_name.clone();
-        let c = run(
-            ctx,
-            &branch,
-            Change::CreateObjectType(ot),
-            expected_branch_version,
-            message,
-        )
-        .await?;
+        let c = run(ctx, &branch, Change::CreateObjectType(ot), expected_branch_version, message).await?;
         object_type(&c, &name).gql()
     }
 
@@ -108,11 +87,7 @@ impl MutationRoot {
         expected_branch_version: Option<i64>,
         message: Option<String>,
     ) -> async_graphql::Result<ObjectType> {
-        let change = Change::UpdateObjectType {
-            api_name: api_name.0.clone(),
-            expected_version,
-            patch: input.into(),
-        };
+        let change = Change::UpdateObjectType { api_name: api_name.0.clone(), expected_version, patch: input.into() };
         let c = run(ctx, &branch, change, expected_branch_version, message).await?;
         object_type(&c, &api_name).gql()
     }
@@ -131,16 +106,8 @@ impl MutationRoot {
         message: Option<String>,
     ) -> async_graphql::Result<Commit> {
         let cascade = cascade.unwrap_or(false);
-        let change = Change::DeleteObjectType {
-            api_name: api_name.0,
-            expected_version,
-            cascade,
-        };
-        Ok(Commit(
-            run(ctx, &branch, change, expected_branch_version, message)
-                .await?
-                .commit,
-        ))
+        let change = Change::DeleteObjectType { api_name: api_name.0, expected_version, cascade };
+        Ok(Commit(run(ctx, &branch, change, expected_branch_version, message).await?.commit))
     }
 
     /// Create an interface.
@@ -154,14 +121,7 @@ impl MutationRoot {
     ) -> async_graphql::Result<InterfaceType> {
         let it: crate::model::Interface = input.into();
         let name = it.api_name.clone();
-        let c = run(
-            ctx,
-            &branch,
-            Change::CreateInterface(it),
-            expected_branch_version,
-            message,
-        )
-        .await?;
+        let c = run(ctx, &branch, Change::CreateInterface(it), expected_branch_version, message).await?;
         interface(&c, &name).gql()
     }
 
@@ -176,11 +136,7 @@ impl MutationRoot {
         expected_branch_version: Option<i64>,
         message: Option<String>,
     ) -> async_graphql::Result<InterfaceType> {
-        let change = Change::UpdateInterface {
-            api_name: api_name.0.clone(),
-            expected_version,
-            patch: input.into(),
-        };
+        let change = Change::UpdateInterface { api_name: api_name.0.clone(), expected_version, patch: input.into() };
         let c = run(ctx, &branch, change, expected_branch_version, message).await?;
         interface(&c, &api_name).gql()
     }
@@ -198,16 +154,8 @@ impl MutationRoot {
         message: Option<String>,
     ) -> async_graphql::Result<Commit> {
         let cascade = cascade.unwrap_or(false);
-        let change = Change::DeleteInterface {
-            api_name: api_name.0,
-            expected_version,
-            cascade,
-        };
-        Ok(Commit(
-            run(ctx, &branch, change, expected_branch_version, message)
-                .await?
-                .commit,
-        ))
+        let change = Change::DeleteInterface { api_name: api_name.0, expected_version, cascade };
+        Ok(Commit(run(ctx, &branch, change, expected_branch_version, message).await?.commit))
     }
 
     /// Create a link type between two existing object types.
@@ -221,14 +169,7 @@ impl MutationRoot {
     ) -> async_graphql::Result<LinkType> {
         let lt: crate::model::LinkType = input.into();
         let id = lt.id();
-        let c = run(
-            ctx,
-            &branch,
-            Change::CreateLinkType(lt),
-            expected_branch_version,
-            message,
-        )
-        .await?;
+        let c = run(ctx, &branch, Change::CreateLinkType(lt), expected_branch_version, message).await?;
         link_type(&c, &id).gql()
     }
 
@@ -244,11 +185,7 @@ impl MutationRoot {
         message: Option<String>,
     ) -> async_graphql::Result<LinkType> {
         check_link_id(&id).gql()?;
-        let change = Change::UpdateLinkType {
-            id: id.0.clone(),
-            expected_version,
-            patch: input.into(),
-        };
+        let change = Change::UpdateLinkType { id: id.0.clone(), expected_version, patch: input.into() };
         let c = run(ctx, &branch, change, expected_branch_version, message).await?;
         link_type(&c, &id).gql()
     }
@@ -264,15 +201,8 @@ impl MutationRoot {
         message: Option<String>,
     ) -> async_graphql::Result<Commit> {
         check_link_id(&id).gql()?;
-        let change = Change::DeleteLinkType {
-            id: id.0,
-            expected_version,
-        };
-        Ok(Commit(
-            run(ctx, &branch, change, expected_branch_version, message)
-                .await?
-                .commit,
-        ))
+        let change = Change::DeleteLinkType { id: id.0, expected_version };
+        Ok(Commit(run(ctx, &branch, change, expected_branch_version, message).await?.commit))
     }
 
     /// Apply several changes atomically as one commit. References are
@@ -289,12 +219,7 @@ impl MutationRoot {
         let engine = ctx.data_unchecked::<Engine>();
         let author = ctx.data_opt::<Author>().map(|a| a.0.clone());
         let changes = changes.into_iter().map(Into::into).collect();
-        let req = CommitRequest {
-            changes,
-            expected_branch_version,
-            author,
-            message,
-        };
+        let req = CommitRequest { changes, expected_branch_version, author, message };
         Ok(Commit(engine.commit(&branch, req).await.gql()?.commit))
     }
 
@@ -320,10 +245,7 @@ impl MutationRoot {
         name: String,
         expected_version: i64,
     ) -> async_graphql::Result<bool> {
-        ctx.data_unchecked::<Engine>()
-            .delete_branch(&name, expected_version)
-            .await
-            .gql()?;
+        ctx.data_unchecked::<Engine>().delete_branch(&name, expected_version).await.gql()?;
         Ok(true)
     }
 
@@ -335,11 +257,6 @@ impl MutationRoot {
         name: String,
         protected: bool,
     ) -> async_graphql::Result<Branch> {
-        Ok(Branch(
-            ctx.data_unchecked::<Engine>()
-                .set_protection(&name, protected)
-                .await
-                .gql()?,
-        ))
+        Ok(Branch(ctx.data_unchecked::<Engine>().set_protection(&name, protected).await.gql()?))
     }
 }

@@ -30,21 +30,12 @@ impl QueryRoot {
 
     /// Every branch, in name order.
     async fn branches(&self, ctx: &Context<'_>) -> Vec<Branch> {
-        ctx.data_unchecked::<Engine>()
-            .branches()
-            .into_iter()
-            .map(Branch)
-            .collect()
+        ctx.data_unchecked::<Engine>().branches().into_iter().map(Branch).collect()
     }
 
     /// About this server: build version and limits.
     async fn server(&self) -> ServerInfo {
-        ServerInfo {
-            version: env!("CARGO_PKG_VERSION"),
-            limits: Limits {
-                max_page_size: MAX_PAGE,
-            },
-        }
+        ServerInfo { version: env!("CARGO_PKG_VERSION"), limits: Limits { max_page_size: MAX_PAGE } }
     }
 }
 

@@ -14,11 +14,7 @@ impl SubscriptionRoot {
     /// Every commit after it is durable, in commit order; only those of
     /// `branch` when given. A subscriber that falls more than 1024 commits
     /// behind is ended (re-read `commits` and subscribe again).
-    async fn changes(
-        &self,
-        ctx: &Context<'_>,
-        branch: Option<String>,
-    ) -> impl Stream<Item = Commit> {
+    async fn changes(&self, ctx: &Context<'_>, branch: Option<String>) -> impl Stream<Item = Commit> {
         let rx = ctx.data_unchecked::<Engine>().subscribe();
         futures::stream::unfold((rx, branch), |(mut rx, branch)| async move {
             loop {

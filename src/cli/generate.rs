@@ -59,11 +59,7 @@ pub fn generate(n: usize, seed: u64, out: &mut impl Write) -> anyhow::Result<()>
     let n_ifaces = (n / 1000).clamp(3, 50);
     write!(out, "{{\"interfaces\":[")?;
     for i in 0..n_ifaces {
-        let extends = if i > 0 && rng.random_bool(0.3) {
-            vec![format!("I{}", rng.random_range(0..i))]
-        } else {
-            vec![]
-        };
+        let extends = if i > 0 && rng.random_bool(0.3) { vec![format!("I{}", rng.random_range(0..i))] } else { vec![] };
         let iface = Interface {
             api_name: format!("I{i}"),
             display_name: format!("Interface {i}"),
@@ -83,30 +79,19 @@ pub fn generate(n: usize, seed: u64, out: &mut impl Write) -> anyhow::Result<()>
         } else {
             vec![]
         };
-        let implements = if rng.random_bool(0.3) {
-            vec![format!("I{}", rng.random_range(0..n_ifaces))]
-        } else {
-            vec![]
-        };
+        let implements =
+            if rng.random_bool(0.3) { vec![format!("I{}", rng.random_range(0..n_ifaces))] } else { vec![] };
         let mut properties = vec![];
         for p in 0..rng.random_range(2..=5) {
             let target = (n > 1 && rng.random_bool(0.1)).then(|| type_name(rng.random_range(0..n)));
-            let dt = if target.is_some() {
-                DataType::Reference
-            } else {
-                SCALARS[rng.random_range(0..SCALARS.len())]
-            };
+            let dt = if target.is_some() { DataType::Reference } else { SCALARS[rng.random_range(0..SCALARS.len())] };
             properties.push(property(&format!("p{p}"), dt, target, p == 0));
         }
         let ot = ObjectType {
             api_name: type_name(i),
             display_name: format!("Type {i}"),
             description: None,
-            status: if rng.random_bool(0.05) {
-                Status::Deprecated
-            } else {
-                Status::Active
-            },
+            status: if rng.random_bool(0.05) { Status::Deprecated } else { Status::Active },
             properties,
             extends,
             implements,
@@ -123,11 +108,7 @@ pub fn generate(n: usize, seed: u64, out: &mut impl Write) -> anyhow::Result<()>
             if written == n * LINKS_PER_TYPE {
                 break;
             }
-            let (s, r, t) = (
-                rng.random_range(0..n),
-                rng.random_range(0..RELATIONS.len()),
-                power_law(&mut rng, n),
-            );
+            let (s, r, t) = (rng.random_range(0..n), rng.random_range(0..RELATIONS.len()), power_law(&mut rng, n));
             if !seen.insert((s, r, t)) {
                 continue;
             }
@@ -182,23 +163,11 @@ mod tests {
         generate(2000, 7, &mut b).unwrap();
         assert_eq!(a, b);
         let doc: Document = serde_json::from_slice(&a).unwrap();
-        assert_eq!(
-            (
-                doc.object_types.len(),
-                doc.link_types.len(),
-                doc.interfaces.len()
-            ),
-            (2000, 8000, 3)
-        );
-        let o = Ontology::default()
-            .import(doc.into_entities())
-            .expect("generated document is consistent");
+        assert_eq!((doc.object_types.len(), doc.link_types.len(), doc.interfaces.len()), (2000, 8000, 3));
+        let o = Ontology::default().import(doc.into_entities()).expect("generated document is consistent");
         assert_eq!(o.ontology.object_type_count(), 2000);
         // Power-law targets: the busiest type has far more than the mean (4) incoming links.
-        let max_in = (0..2000)
-            .map(|i| o.ontology.referrers(&type_name(i)).count())
-            .max()
-            .unwrap();
+        let max_in = (0..2000).map(|i| o.ontology.referrers(&type_name(i)).count()).max().unwrap();
         assert!(max_in > 40, "max incoming {max_in}");
     }
 }

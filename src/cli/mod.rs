@@ -31,25 +31,13 @@ fn bar(len: u64, quiet: bool, template: &str) -> ProgressBar {
 /// Parse a document (streamed from disk), apply it to the branch as one
 /// commit and report what changed.
 pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
-    let file =
-        File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
+    let file = File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
     let len = file.metadata()?.len();
-    let yaml = args
-        .file
-        .extension()
-        .is_some_and(|e| e == "yaml" || e == "yml");
-    let read = bar(
-        len,
-        args.quiet,
-        "reading  {bar:40} {bytes}/{total_bytes} {elapsed}",
-    );
+    let yaml = args.file.extension().is_some_and(|e| e == "yaml" || e == "yml");
+    let read = bar(len, args.quiet, "reading  {bar:40} {bytes}/{total_bytes} {elapsed}");
     let reader = read.wrap_read(BufReader::with_capacity(1 << 20, file));
     let doc: Document = tokio::task::spawn_blocking(move || -> anyhow::Result<Document> {
-        Ok(if yaml {
-            serde_yaml::from_reader(reader)?
-        } else {
-            serde_json::from_reader(reader)?
-        })
+        Ok(if yaml { serde_yaml::from_reader(reader)? } else { serde_json::from_reader(reader)? })
     })
     .await??;
     read.finish();
@@ -57,19 +45,13 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let total = entities.len();
 
     let engine = Engine::open(store::connect(&args.db.database_url).await?).await?;
-    let write = bar(
-        total as u64,
-        args.quiet,
-        "writing  {bar:40} {pos}/{len} rows {elapsed}",
-    );
+    let write = bar(total as u64, args.quiet, "writing  {bar:40} {pos}/{len} rows {elapsed}");
     let progress = {
         let write = write.clone();
         Arc::new(move |n: u64| write.set_position(n))
     };
     let message = format!("import {} ({total} entities)", args.file.display());
-    let committed = engine
-        .import(&args.branch, entities, message, Some(progress))
-        .await?;
+    let committed = engine.import(&args.branch, entities, message, Some(progress)).await?;
     write.finish();
     match committed {
         Some(c) => eprintln!(
@@ -78,10 +60,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
             c.commit.changes.len(),
             c.commit.version
         ),
-        None => eprintln!(
-            "{} already holds exactly these {total} entities: nothing to commit",
-            args.branch
-        ),
+        None => eprintln!("{} already holds exactly these {total} entities: nothing to commit", args.branch),
     }
     Ok(())
 }

@@ -14,9 +14,7 @@ use crate::store::NewBranch;
 fn validate_name(name: &str) -> Result<()> {
     let ok = name.len() <= 100
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c));
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c));
     if !ok {
         return Err(Error::bad_input(
             "name",
@@ -29,34 +27,20 @@ fn validate_name(name: &str) -> Result<()> {
 impl Engine {
     /// Fork `from` at its head or at its commit `at`. The fork shares the
     /// parent's state (persistent maps: O(1)) and the store writes one row.
-    pub async fn create_branch(
-        &self,
-        name: &str,
-        from: &str,
-        at: Option<i64>,
-    ) -> Result<BranchView> {
+    pub async fn create_branch(&self, name: &str, from: &str, at: Option<i64>) -> Result<BranchView> {
         validate_name(name)?;
         let _admin = self.inner.admin.lock().await;
-        let parent = self
-            .branch(from)
-            .ok_or_else(|| Error::NotFound(format!("branch {from}")))?;
+        let parent = self.branch(from).ok_or_else(|| Error::NotFound(format!("branch {from}")))?;
         let at = at.unwrap_or(parent.state.version);
         if !(0..=parent.state.version).contains(&at) {
-            return Err(Error::bad_input(
-                "at",
-                format!("branch {from} has versions 0..={}", parent.state.version),
-            ));
+            return Err(Error::bad_input("at", format!("branch {from} has versions 0..={}", parent.state.version)));
         }
         let base = match self.branch_at(from, at).await? {
             Some(v) => v.state.ontology.clone(),
             None => return Err(Error::NotFound(format!("branch {from} at {at}"))),
         };
-        let new = NewBranch {
-            name: name.into(),
-            parent: Some(from.into()),
-            forked_at: Some(at),
-            created_at: Utc::now(),
-        };
+        let new =
+            NewBranch { name: name.into(), parent: Some(from.into()), forked_at: Some(at), created_at: Utc::now() };
         let rec = self.inner.store.create_branch(&new).await?;
         let handle = Arc::new(BranchHandle::new(&rec, base));
         let view = handle.view();
@@ -81,11 +65,7 @@ impl Engine {
         }
         if state.version != expected_version {
             let what = format!("branch {name}");
-            return Err(Error::VersionConflict {
-                what,
-                expected: expected_version,
-                actual: state.version,
-            });
+            return Err(Error::VersionConflict { what, expected: expected_version, actual: state.version });
         }
         self.inner.store.delete_branch(name).await?;
         self.publish_branches(|m| {
@@ -112,10 +92,7 @@ impl Engine {
             return Ok(false);
         }
         let entities = demo().into_entities().collect();
-        Ok(self
-            .import(MAIN, entities, "seed the demo ontology".into(), None)
-            .await?
-            .is_some())
+        Ok(self.import(MAIN, entities, "seed the demo ontology".into(), None).await?.is_some())
     }
 
     /// Swap in a new branch map (copy-on-write; branch changes are rare).

@@ -34,19 +34,12 @@ pub struct BranchState {
 
 impl BranchState {
     fn new(version: i64, protected: bool, ontology: Arc<Ontology>) -> Self {
-        BranchState {
-            version,
-            protected,
-            ontology,
-            graph: OnceLock::new(),
-        }
+        BranchState { version, protected, ontology, graph: OnceLock::new() }
     }
 
     /// The petgraph view of this state (built once, O(nodes + edges)).
     pub fn graph(&self) -> Arc<BranchGraph> {
-        self.graph
-            .get_or_init(|| Arc::new(BranchGraph::build(&self.ontology)))
-            .clone()
+        self.graph.get_or_init(|| Arc::new(BranchGraph::build(&self.ontology))).clone()
     }
 }
 
@@ -96,32 +89,18 @@ impl Engine {
     pub async fn open(store: Arc<dyn Store>) -> Result<Engine> {
         let mut records = store.branches().await?;
         if !records.iter().any(|b| b.name == MAIN) {
-            let main = crate::store::NewBranch {
-                name: MAIN.into(),
-                parent: None,
-                forked_at: None,
-                created_at: Utc::now(),
-            };
+            let main =
+                crate::store::NewBranch { name: MAIN.into(), parent: None, forked_at: None, created_at: Utc::now() };
             records.push(store.create_branch(&main).await?);
         }
         let mut map = BTreeMap::new();
         for rec in &records {
             let ontology = load_ontology(store.as_ref(), &records, &rec.name, rec.head).await?;
-            map.insert(
-                rec.name.clone(),
-                Arc::new(BranchHandle::new(rec, Arc::new(ontology))),
-            );
+            map.insert(rec.name.clone(), Arc::new(BranchHandle::new(rec, Arc::new(ontology))));
         }
         let (commits, _) = broadcast::channel(1024);
-        let inner = Inner {
-            store,
-            branches: ArcSwap::from_pointee(map),
-            admin: Mutex::new(()),
-            commits,
-        };
-        Ok(Engine {
-            inner: Arc::new(inner),
-        })
+        let inner = Inner { store, branches: ArcSwap::from_pointee(map), admin: Mutex::new(()), commits };
+        Ok(Engine { inner: Arc::new(inner) })
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -135,12 +114,7 @@ impl Engine {
 
     /// Every branch, in name order.
     pub fn branches(&self) -> Vec<BranchView> {
-        self.inner
-            .branches
-            .load()
-            .values()
-            .map(|h| h.view())
-            .collect()
+        self.inner.branches.load().values().map(|h| h.view()).collect()
     }
 
     /// A branch as it was right after commit `at`; `None` when the branch
@@ -158,20 +132,11 @@ impl Engine {
         let records = self.records();
         let ontology = load_ontology(self.inner.store.as_ref(), &records, name, at).await?;
         let state = BranchState::new(at, current.state.protected, Arc::new(ontology));
-        Ok(Some(BranchView {
-            meta: current.meta,
-            state: Arc::new(state),
-            at: Some(at),
-        }))
+        Ok(Some(BranchView { meta: current.meta, state: Arc::new(state), at: Some(at) }))
     }
 
     /// Commits of a branch, newest first, older than `before`.
-    pub async fn commits(
-        &self,
-        branch: &str,
-        before: Option<i64>,
-        limit: i64,
-    ) -> Result<Vec<CommitRecord>> {
+    pub async fn commits(&self, branch: &str, before: Option<i64>, limit: i64) -> Result<Vec<CommitRecord>> {
         self.inner.store.commits(branch, before, limit).await
     }
 
@@ -186,21 +151,11 @@ impl Engine {
     }
 
     fn handle(&self, name: &str) -> Result<Arc<BranchHandle>> {
-        self.inner
-            .branches
-            .load()
-            .get(name)
-            .cloned()
-            .ok_or_else(|| Error::NotFound(format!("branch {name}")))
+        self.inner.branches.load().get(name).cloned().ok_or_else(|| Error::NotFound(format!("branch {name}")))
     }
 
     fn records(&self) -> Vec<BranchRecord> {
-        self.inner
-            .branches
-            .load()
-            .values()
-            .map(|h| h.record())
-            .collect()
+        self.inner.branches.load().values().map(|h| h.record()).collect()
     }
 }
 
@@ -213,19 +168,11 @@ impl BranchHandle {
             created_at: rec.created_at,
         };
         let state = BranchState::new(rec.head, rec.protected, ontology);
-        BranchHandle {
-            meta,
-            state: ArcSwap::from_pointee(state),
-            write: Mutex::new(()),
-        }
+        BranchHandle { meta, state: ArcSwap::from_pointee(state), write: Mutex::new(()) }
     }
 
     fn view(&self) -> BranchView {
-        BranchView {
-            meta: self.meta.clone(),
-            state: self.state.load_full(),
-            at: None,
-        }
+        BranchView { meta: self.meta.clone(), state: self.state.load_full(), at: None }
     }
 
     fn record(&self) -> BranchRecord {
@@ -243,25 +190,17 @@ impl BranchHandle {
 
 /// Resolve a branch's rows and build its ontology off the async workers
 /// (a million-entity branch takes seconds of CPU).
-async fn load_ontology(
-    store: &dyn Store,
-    records: &[BranchRecord],
-    name: &str,
-    at: i64,
-) -> Result<Ontology> {
+async fn load_ontology(store: &dyn Store, records: &[BranchRecord], name: &str, at: i64) -> Result<Ontology> {
     let rows = load_rows(store, records, name, at).await?;
-    tokio::task::spawn_blocking(move || ontology_from_rows(rows))
-        .await
-        .map_err(Error::internal)?
+    tokio::task::spawn_blocking(move || ontology_from_rows(rows)).await.map_err(Error::internal)?
 }
 
 fn ontology_from_rows(rows: Vec<EntityRow>) -> Result<Ontology> {
     let mut o = Ontology::default();
     for r in rows {
         let Some(body) = r.body else { continue };
-        let e = Entity::from_json(r.kind, &body, r.version).map_err(|e| {
-            Error::internal(anyhow::Error::new(e).context(format!("stored body of {}", r.id)))
-        })?;
+        let e = Entity::from_json(r.kind, &body, r.version)
+            .map_err(|e| Error::internal(anyhow::Error::new(e).context(format!("stored body of {}", r.id))))?;
         o.put(e);
     }
     Ok(o)

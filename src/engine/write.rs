@@ -41,11 +41,8 @@ impl Engine {
             message: req.message,
             skip_if_unchanged: false,
         };
-        let committed = self
-            .write(branch, meta, move |o| o.apply(&changes), None)
-            .await?;
-        committed
-            .ok_or_else(|| Error::internal(anyhow::anyhow!("a non-empty batch always commits")))
+        let committed = self.write(branch, meta, move |o| o.apply(&changes), None).await?;
+        committed.ok_or_else(|| Error::internal(anyhow::anyhow!("a non-empty batch always commits")))
     }
 
     /// Create or replace many entities as one commit (the `import`
@@ -64,8 +61,7 @@ impl Engine {
             message: Some(message),
             skip_if_unchanged: true,
         };
-        self.write(branch, meta, move |o| o.import(entities), progress)
-            .await
+        self.write(branch, meta, move |o| o.import(entities), progress).await
     }
 
     /// The one write path. Runs in its own task so that a client hanging
@@ -91,11 +87,7 @@ impl Engine {
             if let Some(expected) = meta.expected_branch_version {
                 if expected != state.version {
                     let what = format!("branch {}", handle.meta.name);
-                    return Err(Error::VersionConflict {
-                        what,
-                        expected,
-                        actual: state.version,
-                    });
+                    return Err(Error::VersionConflict { what, expected, actual: state.version });
                 }
             }
             let base = state.ontology.clone();
@@ -122,15 +114,11 @@ impl Engine {
                     progress: progress.as_deref(),
                 })
                 .await?;
-            let next =
-                BranchState::new(commit.version, state.protected, Arc::new(applied.ontology));
+            let next = BranchState::new(commit.version, state.protected, Arc::new(applied.ontology));
             handle.state.store(Arc::new(next));
             // Nobody listening is fine: the commit is durable either way.
             let _ = engine.inner.commits.send(Arc::new(commit.clone()));
-            Ok(Some(Committed {
-                commit,
-                view: handle.view(),
-            }))
+            Ok(Some(Committed { commit, view: handle.view() }))
         };
         tokio::spawn(task).await.map_err(Error::internal)?
     }
@@ -152,20 +140,10 @@ fn rows_for(base: &Ontology, applied: &Applied) -> Vec<EntityRow> {
         .iter()
         .map(|c: &EntityChange| {
             let (version, body) = match applied.ontology.entity(c.entity_kind, &c.id) {
-                Some(e) if c.change != ChangeKind::Deleted => {
-                    (e.version(), Some(e.to_json().to_string()))
-                }
-                _ => (
-                    base.entity(c.entity_kind, &c.id).map_or(0, |e| e.version()),
-                    None,
-                ),
+                Some(e) if c.change != ChangeKind::Deleted => (e.version(), Some(e.to_json().to_string())),
+                _ => (base.entity(c.entity_kind, &c.id).map_or(0, |e| e.version()), None),
             };
-            EntityRow {
-                kind: c.entity_kind,
-                id: c.id.clone(),
-                version,
-                body,
-            }
+            EntityRow { kind: c.entity_kind, id: c.id.clone(), version, body }
         })
         .collect()
 }

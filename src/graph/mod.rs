@@ -43,12 +43,8 @@ impl BranchGraph {
             let name: Name = t.api_name.as_str().into();
             index.insert(name.clone(), graph.add_node(name));
         }
-        let label = |s: &str| Relation {
-            label: s.into(),
-            link_id: None,
-        };
-        let (extends, implements, references) =
-            (label(EXTENDS), label(IMPLEMENTS), label(REFERENCES));
+        let label = |s: &str| Relation { label: s.into(), link_id: None };
+        let (extends, implements, references) = (label(EXTENDS), label(IMPLEMENTS), label(REFERENCES));
         let mut add = |from: &str, to: &str, rel: &Relation| {
             if let (Some(&a), Some(&b)) = (index.get(from), index.get(to)) {
                 graph.add_edge(a, b, rel.clone());
@@ -56,40 +52,19 @@ impl BranchGraph {
         };
         for i in o.interfaces_after(None) {
             i.extends.iter().for_each(|p| add(&i.api_name, p, &extends));
-            for p in i
-                .properties
-                .iter()
-                .filter(|p| p.data_type == DataType::Reference)
-            {
-                add(
-                    &i.api_name,
-                    p.target.as_deref().unwrap_or_default(),
-                    &references,
-                );
+            for p in i.properties.iter().filter(|p| p.data_type == DataType::Reference) {
+                add(&i.api_name, p.target.as_deref().unwrap_or_default(), &references);
             }
         }
         for t in o.object_types_after(None) {
             t.extends.iter().for_each(|p| add(&t.api_name, p, &extends));
-            t.implements
-                .iter()
-                .for_each(|p| add(&t.api_name, p, &implements));
-            for p in t
-                .properties
-                .iter()
-                .filter(|p| p.data_type == DataType::Reference)
-            {
-                add(
-                    &t.api_name,
-                    p.target.as_deref().unwrap_or_default(),
-                    &references,
-                );
+            t.implements.iter().for_each(|p| add(&t.api_name, p, &implements));
+            for p in t.properties.iter().filter(|p| p.data_type == DataType::Reference) {
+                add(&t.api_name, p.target.as_deref().unwrap_or_default(), &references);
             }
         }
         for l in o.link_types_after(None) {
-            let rel = Relation {
-                label: l.api_name.as_str().into(),
-                link_id: Some(l.id().into()),
-            };
+            let rel = Relation { label: l.api_name.as_str().into(), link_id: Some(l.id().into()) };
             add(&l.source, &l.target, &rel);
         }
         BranchGraph { graph, index }
@@ -113,11 +88,7 @@ impl BranchGraph {
             .graph
             .edges_directed(n, dir)
             .map(|e| {
-                let other = if dir == Direction::Outgoing {
-                    e.target()
-                } else {
-                    e.source()
-                };
+                let other = if dir == Direction::Outgoing { e.target() } else { e.source() };
                 (self.graph[other].clone(), e.weight())
             })
             .collect();
@@ -133,10 +104,7 @@ mod tests {
 
     #[test]
     fn demo_graph_has_every_kind_of_edge() {
-        let o = Ontology::default()
-            .import(demo().into_entities())
-            .unwrap()
-            .ontology;
+        let o = Ontology::default().import(demo().into_entities()).unwrap().ontology;
         let g = BranchGraph::build(&o);
         assert_eq!(g.node_count(), 21);
         let out: Vec<(String, String)> = g
@@ -155,11 +123,8 @@ mod tests {
             ("Team", "member_of"),
         ];
         assert_eq!(out, expect.map(|(a, b)| (a.to_string(), b.to_string())));
-        let into_person: Vec<String> = g
-            .neighbors("Person", Direction::Incoming)
-            .into_iter()
-            .map(|(n, _)| n.to_string())
-            .collect();
+        let into_person: Vec<String> =
+            g.neighbors("Person", Direction::Incoming).into_iter().map(|(n, _)| n.to_string()).collect();
         assert_eq!(into_person, ["Contractor", "Employee", "Order"]);
     }
 }

@@ -21,14 +21,7 @@ use axum::{
 /// Embeds a file from `assets/graphiql/` as a `(name, bytes)` pair.
 macro_rules! asset {
     ($name:literal) => {
-        (
-            $name,
-            include_bytes!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/assets/graphiql/",
-                $name
-            )) as &'static [u8],
-        )
+        ($name, include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/graphiql/", $name)) as &'static [u8])
     };
 }
 
@@ -85,9 +78,7 @@ const PAGE: &str = r#"<!doctype html>
 
 /// Routes for `GET /graphiql` and `GET /graphiql/assets/{file}`.
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new()
-        .route("/graphiql", get(page))
-        .route("/graphiql/assets/{file}", get(asset))
+    Router::new().route("/graphiql", get(page)).route("/graphiql/assets/{file}", get(asset))
 }
 
 async fn page() -> impl IntoResponse {
@@ -137,22 +128,13 @@ mod tests {
         let base = serve().await;
         let res = reqwest::get(format!("{base}/graphiql")).await.unwrap();
         assert_eq!(res.status(), 200);
-        let ct = res.headers()[header::CONTENT_TYPE]
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let ct = res.headers()[header::CONTENT_TYPE].to_str().unwrap().to_owned();
         assert!(ct.starts_with("text/html"), "{ct}");
         let body = res.text().await.unwrap();
         for (name, _) in ASSETS {
-            assert!(
-                body.contains(&format!("\"/graphiql/assets/{name}\"")),
-                "missing {name}"
-            );
+            assert!(body.contains(&format!("\"/graphiql/assets/{name}\"")), "missing {name}");
         }
-        assert!(
-            !body.contains("http://") && !body.contains("https://"),
-            "external URL in page"
-        );
+        assert!(!body.contains("http://") && !body.contains("https://"), "external URL in page");
         assert!(body.contains("url: '/graphql'") && body.contains("'/graphql/ws'"));
     }
 
@@ -160,17 +142,11 @@ mod tests {
     async fn assets_are_served_with_content_type_and_caching() {
         let base = serve().await;
         for (name, bytes) in ASSETS {
-            let res = reqwest::get(format!("{base}/graphiql/assets/{name}"))
-                .await
-                .unwrap();
+            let res = reqwest::get(format!("{base}/graphiql/assets/{name}")).await.unwrap();
             assert_eq!(res.status(), 200, "{name}");
             let h = res.headers();
             let ct = h[header::CONTENT_TYPE].to_str().unwrap();
-            let want = if name.ends_with(".js") {
-                "text/javascript"
-            } else {
-                "text/css"
-            };
+            let want = if name.ends_with(".js") { "text/javascript" } else { "text/css" };
             assert!(ct.starts_with(want), "{name}: {ct}");
             assert_eq!(h[header::CACHE_CONTROL], "public, max-age=86400");
             assert_eq!(res.bytes().await.unwrap().as_ref(), *bytes, "{name}");
@@ -181,9 +157,7 @@ mod tests {
     async fn unknown_assets_are_404() {
         let base = serve().await;
         for path in ["nope.js", "LICENSES.md", "..%2F..%2FCargo.toml"] {
-            let res = reqwest::get(format!("{base}/graphiql/assets/{path}"))
-                .await
-                .unwrap();
+            let res = reqwest::get(format!("{base}/graphiql/assets/{path}")).await.unwrap();
             assert_eq!(res.status(), 404, "{path}");
         }
     }
@@ -206,13 +180,7 @@ mod tests {
     fn vendored_js_has_no_cdn_references() {
         for (name, bytes) in ASSETS.iter().filter(|(n, _)| n.ends_with(".js")) {
             let js = String::from_utf8_lossy(bytes);
-            for cdn in [
-                "unpkg.com",
-                "jsdelivr.net",
-                "cdnjs.",
-                "fonts.googleapis",
-                "esm.sh",
-            ] {
+            for cdn in ["unpkg.com", "jsdelivr.net", "cdnjs.", "fonts.googleapis", "esm.sh"] {
                 assert!(!js.contains(cdn), "{name} references {cdn}");
             }
         }

@@ -39,52 +39,28 @@ async fn execute(app: &AppState, headers: &HeaderMap, batch: BatchRequest) -> Re
     Json(app.schema.execute_batch(batch).await).into_response()
 }
 
-pub async fn get(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
+pub async fn get(State(app): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     match parse_query_string(query.as_deref().unwrap_or_default()) {
         Ok(req) => execute(&app, &headers, BatchRequest::Single(req)).await,
-        Err(e) => error_response(
-            StatusCode::BAD_REQUEST,
-            "BAD_USER_INPUT",
-            format!("invalid GraphQL GET request: {e}"),
-        ),
+        Err(e) => {
+            error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", format!("invalid GraphQL GET request: {e}"))
+        }
     }
 }
 
-pub async fn post(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     let body = match body {
         Ok(b) => b,
         Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return error_response(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "LIMIT_EXCEEDED",
-                "request body too large",
-            );
+            return error_response(StatusCode::PAYLOAD_TOO_LARGE, "LIMIT_EXCEEDED", "request body too large");
         }
         Err(rej) => return error_response(rej.status(), "BAD_USER_INPUT", rej.body_text()),
     };
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let batch = if content_type.starts_with("application/graphql") && !content_type.contains("json")
-    {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let batch = if content_type.starts_with("application/graphql") && !content_type.contains("json") {
         match std::str::from_utf8(&body) {
             Ok(q) => BatchRequest::Single(async_graphql::Request::new(q)),
-            Err(_) => {
-                return error_response(
-                    StatusCode::BAD_REQUEST,
-                    "BAD_USER_INPUT",
-                    "body is not UTF-8",
-                )
-            }
+            Err(_) => return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "body is not UTF-8"),
         }
     } else {
         match serde_json::from_slice::<BatchRequest>(&body) {
@@ -107,9 +83,5 @@ pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response<Body> {
         .or_else(|| err.downcast_ref::<&str>().copied())
         .unwrap_or("unknown panic");
     tracing::error!(panic = detail, "request handler panicked");
-    error_response(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "INTERNAL_SERVER_ERROR",
-        "internal server error",
-    )
+    error_response(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "internal server error")
 }

@@ -29,10 +29,7 @@ struct AppState {
 /// The whole HTTP surface over one engine.
 pub fn router(engine: Engine, max_body_bytes: usize) -> Router {
     let schema = build_schema(engine.clone());
-    let state = AppState {
-        schema: schema.clone(),
-        engine,
-    };
+    let state = AppState { schema: schema.clone(), engine };
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route_service("/graphql/ws", GraphQLSubscription::new(schema))

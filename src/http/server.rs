@@ -25,9 +25,7 @@ impl Server {
     /// Open the store, load every branch, seed the demo unless told not
     /// to, bind, and start serving in the background.
     pub async fn start(args: ServeArgs) -> anyhow::Result<Server> {
-        let store = store::connect(&args.db.database_url)
-            .await
-            .context("opening the database")?;
+        let store = store::connect(&args.db.database_url).await.context("opening the database")?;
         let engine = Engine::open(store).await.context("loading branches")?;
         if !args.no_demo && engine.seed_demo_if_empty().await? {
             tracing::info!("seeded the demo ontology into main");
@@ -35,9 +33,7 @@ impl Server {
         if args.protect_main {
             engine.set_protection(MAIN, true).await?;
         }
-        let listener = TcpListener::bind(args.addr)
-            .await
-            .with_context(|| format!("binding {}", args.addr))?;
+        let listener = TcpListener::bind(args.addr).await.with_context(|| format!("binding {}", args.addr))?;
         let addr = listener.local_addr()?;
         let app = super::router(engine.clone(), args.max_body_bytes);
         let (shutdown, stop) = oneshot::channel::<()>();
@@ -48,12 +44,7 @@ impl Server {
                 })
                 .await
         });
-        Ok(Server {
-            addr,
-            engine,
-            shutdown,
-            task,
-        })
+        Ok(Server { addr, engine, shutdown, task })
     }
 
     /// Stop accepting, let in-flight requests finish, and return.

@@ -19,37 +19,14 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone)]
 pub enum Change {
     CreateObjectType(ObjectType),
-    UpdateObjectType {
-        api_name: String,
-        expected_version: i64,
-        patch: ObjectTypePatch,
-    },
-    DeleteObjectType {
-        api_name: String,
-        expected_version: i64,
-        cascade: bool,
-    },
+    UpdateObjectType { api_name: String, expected_version: i64, patch: ObjectTypePatch },
+    DeleteObjectType { api_name: String, expected_version: i64, cascade: bool },
     CreateInterface(Interface),
-    UpdateInterface {
-        api_name: String,
-        expected_version: i64,
-        patch: InterfacePatch,
-    },
-    DeleteInterface {
-        api_name: String,
-        expected_version: i64,
-        cascade: bool,
-    },
+    UpdateInterface { api_name: String, expected_version: i64, patch: InterfacePatch },
+    DeleteInterface { api_name: String, expected_version: i64, cascade: bool },
     CreateLinkType(LinkType),
-    UpdateLinkType {
-        id: String,
-        expected_version: i64,
-        patch: LinkTypePatch,
-    },
-    DeleteLinkType {
-        id: String,
-        expected_version: i64,
-    },
+    UpdateLinkType { id: String, expected_version: i64, patch: LinkTypePatch },
+    DeleteLinkType { id: String, expected_version: i64 },
 }
 
 /// Fields to change on an object type; `None` leaves a field as it is.
@@ -89,6 +66,25 @@ pub enum ChangeKind {
     Deleted,
 }
 
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Added => "ADDED",
+            ChangeKind::Modified => "MODIFIED",
+            ChangeKind::Deleted => "DELETED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "ADDED" => ChangeKind::Added,
+            "MODIFIED" => ChangeKind::Modified,
+            "DELETED" => ChangeKind::Deleted,
+            _ => return None,
+        })
+    }
+}
+
 /// What one commit did to one entity: the commit log's unit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -114,10 +110,7 @@ impl Ontology {
         let mut tx = Tx::new(self);
         for (i, change) in changes.iter().enumerate() {
             tx.apply(change).map_err(|e| match e {
-                Error::BadUserInput {
-                    message,
-                    field: Some(f),
-                } if changes.len() > 1 => Error::BadUserInput {
+                Error::BadUserInput { message, field: Some(f) } if changes.len() > 1 => Error::BadUserInput {
                     message: format!("changes[{i}].{message}"),
                     field: Some(format!("changes[{i}].{f}")),
                 },
@@ -146,22 +139,14 @@ struct Tx<'a> {
 
 fn check_version(what: &str, expected: i64, actual: i64) -> Result<()> {
     if expected != actual {
-        return Err(Error::VersionConflict {
-            what: what.to_owned(),
-            expected,
-            actual,
-        });
+        return Err(Error::VersionConflict { what: what.to_owned(), expected, actual });
     }
     Ok(())
 }
 
 impl<'a> Tx<'a> {
     fn new(base: &'a Ontology) -> Self {
-        Tx {
-            base,
-            next: base.clone(),
-            touched: BTreeSet::new(),
-        }
+        Tx { base, next: base.clone(), touched: BTreeSet::new() }
     }
 
     fn put(&mut self, e: Entity) {
@@ -187,17 +172,9 @@ impl<'a> Tx<'a> {
                 validate::object_type(o)?;
                 self.ensure_free(&o.api_name)?;
                 let display_name = or_api_name(&o.display_name, &o.api_name);
-                self.put(Entity::ObjectType(Arc::new(ObjectType {
-                    version: 1,
-                    display_name,
-                    ..o.clone()
-                })));
+                self.put(Entity::ObjectType(Arc::new(ObjectType { version: 1, display_name, ..o.clone() })));
             }
-            Change::UpdateObjectType {
-                api_name,
-                expected_version,
-                patch,
-            } => {
+            Change::UpdateObjectType { api_name, expected_version, patch } => {
                 let cur = self
                     .next
                     .object_type(api_name)
@@ -214,11 +191,7 @@ impl<'a> Tx<'a> {
                 o.version += 1;
                 self.put(Entity::ObjectType(Arc::new(o)));
             }
-            Change::DeleteObjectType {
-                api_name,
-                expected_version,
-                cascade,
-            } => {
+            Change::DeleteObjectType { api_name, expected_version, cascade } => {
                 let cur = self
                     .next
                     .object_type(api_name)
@@ -230,21 +203,11 @@ impl<'a> Tx<'a> {
                 validate::interface(i)?;
                 self.ensure_free(&i.api_name)?;
                 let display_name = or_api_name(&i.display_name, &i.api_name);
-                self.put(Entity::Interface(Arc::new(Interface {
-                    version: 1,
-                    display_name,
-                    ..i.clone()
-                })));
+                self.put(Entity::Interface(Arc::new(Interface { version: 1, display_name, ..i.clone() })));
             }
-            Change::UpdateInterface {
-                api_name,
-                expected_version,
-                patch,
-            } => {
-                let cur = self
-                    .next
-                    .interface(api_name)
-                    .ok_or_else(|| Error::NotFound(format!("interface {api_name}")))?;
+            Change::UpdateInterface { api_name, expected_version, patch } => {
+                let cur =
+                    self.next.interface(api_name).ok_or_else(|| Error::NotFound(format!("interface {api_name}")))?;
                 check_version(api_name, *expected_version, cur.version)?;
                 let mut i = Interface::clone(cur);
                 patch_fields(patch.display_name.as_ref(), &mut i.display_name);
@@ -255,15 +218,9 @@ impl<'a> Tx<'a> {
                 i.version += 1;
                 self.put(Entity::Interface(Arc::new(i)));
             }
-            Change::DeleteInterface {
-                api_name,
-                expected_version,
-                cascade,
-            } => {
-                let cur = self
-                    .next
-                    .interface(api_name)
-                    .ok_or_else(|| Error::NotFound(format!("interface {api_name}")))?;
+            Change::DeleteInterface { api_name, expected_version, cascade } => {
+                let cur =
+                    self.next.interface(api_name).ok_or_else(|| Error::NotFound(format!("interface {api_name}")))?;
                 check_version(api_name, *expected_version, cur.version)?;
                 self.delete_node(EntityKind::Interface, api_name, *cascade);
             }
@@ -273,21 +230,10 @@ impl<'a> Tx<'a> {
                     return Err(Error::AlreadyExists(format!("link type {}", l.id())));
                 }
                 let display_name = or_api_name(&l.display_name, &l.api_name);
-                self.put(Entity::LinkType(Arc::new(LinkType {
-                    version: 1,
-                    display_name,
-                    ..l.clone()
-                })));
+                self.put(Entity::LinkType(Arc::new(LinkType { version: 1, display_name, ..l.clone() })));
             }
-            Change::UpdateLinkType {
-                id,
-                expected_version,
-                patch,
-            } => {
-                let cur = self
-                    .next
-                    .link_type(id)
-                    .ok_or_else(|| Error::NotFound(format!("link type {id}")))?;
+            Change::UpdateLinkType { id, expected_version, patch } => {
+                let cur = self.next.link_type(id).ok_or_else(|| Error::NotFound(format!("link type {id}")))?;
                 check_version(id, *expected_version, cur.version)?;
                 let mut l = LinkType::clone(cur);
                 patch_fields(patch.cardinality.as_ref(), &mut l.cardinality);
@@ -298,14 +244,8 @@ impl<'a> Tx<'a> {
                 l.version += 1;
                 self.put(Entity::LinkType(Arc::new(l)));
             }
-            Change::DeleteLinkType {
-                id,
-                expected_version,
-            } => {
-                let cur = self
-                    .next
-                    .link_type(id)
-                    .ok_or_else(|| Error::NotFound(format!("link type {id}")))?;
+            Change::DeleteLinkType { id, expected_version } => {
+                let cur = self.next.link_type(id).ok_or_else(|| Error::NotFound(format!("link type {id}")))?;
                 check_version(id, *expected_version, cur.version)?;
                 self.remove(EntityKind::LinkType, id);
             }
@@ -318,11 +258,7 @@ impl<'a> Tx<'a> {
     /// without it, remaining dependents fail the batch in `finish`.
     fn delete_node(&mut self, kind: EntityKind, api_name: &str, cascade: bool) {
         if cascade {
-            let dependents: Vec<String> = self
-                .next
-                .referrers(api_name)
-                .map(|d| d.to_string())
-                .collect();
+            let dependents: Vec<String> = self.next.referrers(api_name).map(|d| d.to_string()).collect();
             for dep in dependents {
                 if let Some(l) = self.next.link_type(&dep) {
                     let id = l.id();
@@ -331,15 +267,13 @@ impl<'a> Tx<'a> {
                     let mut o = ObjectType::clone(o);
                     o.extends.retain(|e| e != api_name);
                     o.implements.retain(|e| e != api_name);
-                    o.properties
-                        .retain(|p| p.target.as_deref() != Some(api_name));
+                    o.properties.retain(|p| p.target.as_deref() != Some(api_name));
                     o.version += 1;
                     self.put(Entity::ObjectType(Arc::new(o)));
                 } else if let Some(i) = self.next.interface(&dep) {
                     let mut i = Interface::clone(i);
                     i.extends.retain(|e| e != api_name);
-                    i.properties
-                        .retain(|p| p.target.as_deref() != Some(api_name));
+                    i.properties.retain(|p| p.target.as_deref() != Some(api_name));
                     i.version += 1;
                     self.put(Entity::Interface(Arc::new(i)));
                 }
@@ -357,10 +291,9 @@ impl<'a> Tx<'a> {
             Entity::LinkType(l) => validate::link_type(l),
         }
         .map_err(|err| match err {
-            Error::BadUserInput { message, field } => Error::BadUserInput {
-                message: format!("{id}: {message}"),
-                field,
-            },
+            Error::BadUserInput { message, field } => {
+                Error::BadUserInput { message: format!("{id}: {message}"), field }
+            }
             other => other,
         })?;
         let version = match self.next.entity(e.kind(), &id) {
@@ -406,13 +339,9 @@ impl<'a> Tx<'a> {
                     }
                 }
                 None if *kind != EntityKind::LinkType => {
-                    let dependents: Vec<String> =
-                        self.next.referrers(id).map(|d| d.to_string()).collect();
+                    let dependents: Vec<String> = self.next.referrers(id).map(|d| d.to_string()).collect();
                     if !dependents.is_empty() {
-                        return Err(Error::InUse {
-                            id: id.clone(),
-                            dependents,
-                        });
+                        return Err(Error::InUse { id: id.clone(), dependents });
                     }
                 }
                 None => {}
@@ -430,38 +359,21 @@ impl<'a> Tx<'a> {
                     (Some(_), None) => (ChangeKind::Deleted, vec![]),
                     (None, None) => return None,
                 };
-                Some(EntityChange {
-                    entity_kind: *kind,
-                    id: id.clone(),
-                    change,
-                    fields,
-                })
+                Some(EntityChange { entity_kind: *kind, id: id.clone(), change, fields })
             })
             .collect();
-        Ok(Applied {
-            ontology: self.next,
-            changes,
-        })
+        Ok(Applied { ontology: self.next, changes })
     }
 }
 
 fn article(noun: &str) -> String {
-    let a = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        "an"
-    } else {
-        "a"
-    };
+    let a = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
     format!("{a} {noun}")
 }
 
 /// An empty display name defaults to the apiName.
 fn or_api_name(display_name: &str, api_name: &str) -> String {
-    if display_name.is_empty() {
-        api_name
-    } else {
-        display_name
-    }
-    .to_owned()
+    if display_name.is_empty() { api_name } else { display_name }.to_owned()
 }
 
 fn patch_fields<T: Clone>(value: Option<&T>, field: &mut T) {
@@ -475,27 +387,15 @@ fn normalized(e: Entity, version: i64) -> Entity {
     match e {
         Entity::ObjectType(o) => {
             let display_name = or_api_name(&o.display_name, &o.api_name);
-            Entity::ObjectType(Arc::new(ObjectType {
-                version,
-                display_name,
-                ..ObjectType::clone(&o)
-            }))
+            Entity::ObjectType(Arc::new(ObjectType { version, display_name, ..ObjectType::clone(&o) }))
         }
         Entity::Interface(i) => {
             let display_name = or_api_name(&i.display_name, &i.api_name);
-            Entity::Interface(Arc::new(Interface {
-                version,
-                display_name,
-                ..Interface::clone(&i)
-            }))
+            Entity::Interface(Arc::new(Interface { version, display_name, ..Interface::clone(&i) }))
         }
         Entity::LinkType(l) => {
             let display_name = or_api_name(&l.display_name, &l.api_name);
-            Entity::LinkType(Arc::new(LinkType {
-                version,
-                display_name,
-                ..LinkType::clone(&l)
-            }))
+            Entity::LinkType(Arc::new(LinkType { version, display_name, ..LinkType::clone(&l) }))
         }
     }
 }
@@ -508,13 +408,7 @@ fn same_content(a: &Entity, b: &Entity) -> bool {
 fn changed_fields(before: &Entity, after: &Entity) -> Vec<String> {
     let (b, a) = (before.to_json(), after.to_json());
     let empty = serde_json::Map::new();
-    let (b, a) = (
-        b.as_object().unwrap_or(&empty),
-        a.as_object().unwrap_or(&empty),
-    );
+    let (b, a) = (b.as_object().unwrap_or(&empty), a.as_object().unwrap_or(&empty));
     let keys: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
-    keys.into_iter()
-        .filter(|k| b.get(*k) != a.get(*k))
-        .cloned()
-        .collect()
+    keys.into_iter().filter(|k| b.get(*k) != a.get(*k)).cloned().collect()
 }

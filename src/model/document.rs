@@ -51,18 +51,9 @@ impl Document {
     /// link types); `Ontology::import` checks references on the final state
     /// anyway.
     pub fn into_entities(self) -> impl Iterator<Item = Entity> {
-        let i = self
-            .interfaces
-            .into_iter()
-            .map(|x| Entity::Interface(x.into()));
-        let o = self
-            .object_types
-            .into_iter()
-            .map(|x| Entity::ObjectType(x.into()));
-        let l = self
-            .link_types
-            .into_iter()
-            .map(|x| Entity::LinkType(x.into()));
+        let i = self.interfaces.into_iter().map(|x| Entity::Interface(x.into()));
+        let o = self.object_types.into_iter().map(|x| Entity::ObjectType(x.into()));
+        let l = self.link_types.into_iter().map(|x| Entity::LinkType(x.into()));
         i.chain(o).chain(l)
     }
 }

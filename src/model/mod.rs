@@ -10,9 +10,7 @@ pub mod validate;
 #[cfg(test)]
 mod tests;
 
-pub use change::{
-    Applied, Change, ChangeKind, EntityChange, InterfacePatch, LinkTypePatch, ObjectTypePatch,
-};
+pub use change::{Applied, Change, ChangeKind, EntityChange, InterfacePatch, LinkTypePatch, ObjectTypePatch};
 pub use document::{demo, Document, DocumentRef};
 pub use ontology::{Entity, Name, Ontology, Reference};
 pub use types::*;

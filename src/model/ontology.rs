@@ -99,53 +99,29 @@ impl Entity {
         let props = |out: &mut Vec<Reference>, props: &[Property]| {
             for (i, p) in props.iter().enumerate() {
                 if let (DataType::Reference, Some(t)) = (p.data_type, &p.target) {
-                    out.push(Reference::new(
-                        t,
-                        EntityKind::ObjectType,
-                        format!("properties[{i}].target"),
-                    ));
+                    out.push(Reference::new(t, EntityKind::ObjectType, format!("properties[{i}].target")));
                 }
             }
         };
         match self {
             Entity::ObjectType(o) => {
                 for (i, e) in o.extends.iter().enumerate() {
-                    out.push(Reference::new(
-                        e,
-                        EntityKind::ObjectType,
-                        format!("extends[{i}]"),
-                    ));
+                    out.push(Reference::new(e, EntityKind::ObjectType, format!("extends[{i}]")));
                 }
                 for (i, e) in o.implements.iter().enumerate() {
-                    out.push(Reference::new(
-                        e,
-                        EntityKind::Interface,
-                        format!("implements[{i}]"),
-                    ));
+                    out.push(Reference::new(e, EntityKind::Interface, format!("implements[{i}]")));
                 }
                 props(&mut out, &o.properties);
             }
             Entity::Interface(it) => {
                 for (i, e) in it.extends.iter().enumerate() {
-                    out.push(Reference::new(
-                        e,
-                        EntityKind::Interface,
-                        format!("extends[{i}]"),
-                    ));
+                    out.push(Reference::new(e, EntityKind::Interface, format!("extends[{i}]")));
                 }
                 props(&mut out, &it.properties);
             }
             Entity::LinkType(l) => {
-                out.push(Reference::new(
-                    &l.source,
-                    EntityKind::ObjectType,
-                    "source".into(),
-                ));
-                out.push(Reference::new(
-                    &l.target,
-                    EntityKind::ObjectType,
-                    "target".into(),
-                ));
+                out.push(Reference::new(&l.source, EntityKind::ObjectType, "source".into()));
+                out.push(Reference::new(&l.target, EntityKind::ObjectType, "target".into()));
             }
         }
         out
@@ -162,11 +138,7 @@ pub struct Reference {
 
 impl Reference {
     fn new(target: &str, kind: EntityKind, field: String) -> Self {
-        Reference {
-            target: target.to_owned(),
-            kind,
-            field,
-        }
+        Reference { target: target.to_owned(), kind, field }
     }
 }
 
@@ -220,24 +192,15 @@ impl Ontology {
     }
 
     /// Object types in apiName order, starting strictly after `after`.
-    pub fn object_types_after<'a>(
-        &'a self,
-        after: Option<&str>,
-    ) -> impl Iterator<Item = &'a Arc<ObjectType>> + 'a {
+    pub fn object_types_after<'a>(&'a self, after: Option<&str>) -> impl Iterator<Item = &'a Arc<ObjectType>> + 'a {
         range_after(&self.object_types, after)
     }
 
-    pub fn interfaces_after<'a>(
-        &'a self,
-        after: Option<&str>,
-    ) -> impl Iterator<Item = &'a Arc<Interface>> + 'a {
+    pub fn interfaces_after<'a>(&'a self, after: Option<&str>) -> impl Iterator<Item = &'a Arc<Interface>> + 'a {
         range_after(&self.interfaces, after)
     }
 
-    pub fn link_types_after<'a>(
-        &'a self,
-        after: Option<&str>,
-    ) -> impl Iterator<Item = &'a Arc<LinkType>> + 'a {
+    pub fn link_types_after<'a>(&'a self, after: Option<&str>) -> impl Iterator<Item = &'a Arc<LinkType>> + 'a {
         range_after(&self.link_types, after)
     }
 
@@ -306,10 +269,7 @@ impl Ontology {
     }
 }
 
-fn range_after<'a, V>(
-    map: &'a OrdMap<Name, V>,
-    after: Option<&str>,
-) -> impl Iterator<Item = &'a V> + 'a {
+fn range_after<'a, V>(map: &'a OrdMap<Name, V>, after: Option<&str>) -> impl Iterator<Item = &'a V> + 'a {
     let lower = match after {
         Some(a) => Bound::Excluded(Name::from(a)),
         None => Bound::Unbounded,

@@ -65,16 +65,9 @@ fn create_sets_version_one_and_default_display_name() {
 
 #[test]
 fn batch_may_reference_forward() {
-    let changes = vec![
-        Change::CreateObjectType(ot("B", &["A"])),
-        Change::CreateObjectType(ot("A", &[])),
-    ];
+    let changes = vec![Change::CreateObjectType(ot("B", &["A"])), Change::CreateObjectType(ot("A", &[]))];
     let applied = apply(&Ontology::default(), changes).unwrap();
-    let kinds: Vec<_> = applied
-        .changes
-        .iter()
-        .map(|c| (c.id.as_str(), c.change))
-        .collect();
+    let kinds: Vec<_> = applied.changes.iter().map(|c| (c.id.as_str(), c.change)).collect();
     assert_eq!(kinds, [("A", ChangeKind::Added), ("B", ChangeKind::Added)]);
 }
 
@@ -86,10 +79,7 @@ fn unknown_reference_names_the_field() {
     match err {
         Error::BadUserInput { field, message } => {
             assert_eq!(field.as_deref(), Some("properties[0].target"));
-            assert!(
-                message.contains("unknown object type Customer"),
-                "{message}"
-            );
+            assert!(message.contains("unknown object type Customer"), "{message}");
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -105,19 +95,10 @@ fn reference_to_wrong_kind_is_rejected() {
         properties: vec![],
         version: 0,
     };
-    let err = apply(
-        &base(),
-        vec![
-            Change::CreateInterface(named),
-            Change::CreateObjectType(ot("X", &["Named"])),
-        ],
-    )
-    .unwrap_err();
+    let err = apply(&base(), vec![Change::CreateInterface(named), Change::CreateObjectType(ot("X", &["Named"]))])
+        .unwrap_err();
     assert_eq!(err.code(), "BAD_USER_INPUT");
-    assert_eq!(
-        err.to_string(),
-        "X: extends[0]: Named is an interface, not an object type"
-    );
+    assert_eq!(err.to_string(), "X: extends[0]: Named is an interface, not an object type");
 }
 
 #[test]
@@ -131,65 +112,33 @@ fn names_are_unique_across_object_types_and_interfaces() {
         version: 0,
     };
     let err = apply(&base(), vec![Change::CreateInterface(named)]).unwrap_err();
-    assert!(
-        matches!(err, Error::AlreadyExists(ref n) if n == "Person"),
-        "{err:?}"
-    );
+    assert!(matches!(err, Error::AlreadyExists(ref n) if n == "Person"), "{err:?}");
 }
 
 #[test]
 fn stale_version_conflicts_with_expected_and_actual() {
     let o = base();
-    let patch = ObjectTypePatch {
-        display_name: Some("Staff".into()),
-        ..Default::default()
-    };
+    let patch = ObjectTypePatch { display_name: Some("Staff".into()), ..Default::default() };
     let ok = apply(
         &o,
-        vec![Change::UpdateObjectType {
-            api_name: "Employee".into(),
-            expected_version: 1,
-            patch: patch.clone(),
-        }],
+        vec![Change::UpdateObjectType { api_name: "Employee".into(), expected_version: 1, patch: patch.clone() }],
     )
     .unwrap();
     let e = ok.ontology.object_type("Employee").unwrap();
     assert_eq!((e.version, e.display_name.as_str()), (2, "Staff"));
     assert_eq!(ok.changes[0].fields, ["displayName"]);
-    let err = apply(
-        &ok.ontology,
-        vec![Change::UpdateObjectType {
-            api_name: "Employee".into(),
-            expected_version: 1,
-            patch,
-        }],
-    )
-    .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::VersionConflict {
-                expected: 1,
-                actual: 2,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    let err =
+        apply(&ok.ontology, vec![Change::UpdateObjectType { api_name: "Employee".into(), expected_version: 1, patch }])
+            .unwrap_err();
+    assert!(matches!(err, Error::VersionConflict { expected: 1, actual: 2, .. }), "{err:?}");
 }
 
 #[test]
 fn delete_in_use_lists_dependents_and_writes_nothing() {
     let o = base();
-    let err = apply(
-        &o,
-        vec![Change::DeleteObjectType {
-            api_name: "Person".into(),
-            expected_version: 1,
-            cascade: false,
-        }],
-    )
-    .unwrap_err();
+    let err =
+        apply(&o, vec![Change::DeleteObjectType { api_name: "Person".into(), expected_version: 1, cascade: false }])
+            .unwrap_err();
     match err {
         Error::InUse { id, dependents } => {
             assert_eq!(id, "Person");
@@ -203,40 +152,20 @@ fn delete_in_use_lists_dependents_and_writes_nothing() {
 #[test]
 fn cascade_removes_links_and_references() {
     let o = base();
-    let applied = apply(
-        &o,
-        vec![Change::DeleteObjectType {
-            api_name: "Employee".into(),
-            expected_version: 1,
-            cascade: true,
-        }],
-    )
-    .unwrap();
-    let got: Vec<_> = applied
-        .changes
-        .iter()
-        .map(|c| (c.entity_kind, c.id.as_str(), c.change))
-        .collect();
+    let applied =
+        apply(&o, vec![Change::DeleteObjectType { api_name: "Employee".into(), expected_version: 1, cascade: true }])
+            .unwrap();
+    let got: Vec<_> = applied.changes.iter().map(|c| (c.entity_kind, c.id.as_str(), c.change)).collect();
     assert_eq!(
         got,
         [
             (EntityKind::ObjectType, "Employee", ChangeKind::Deleted),
-            (
-                EntityKind::LinkType,
-                "Employee.manager.Employee",
-                ChangeKind::Deleted
-            ),
+            (EntityKind::LinkType, "Employee.manager.Employee", ChangeKind::Deleted),
         ]
     );
-    let applied = apply(
-        &o,
-        vec![Change::DeleteObjectType {
-            api_name: "Person".into(),
-            expected_version: 1,
-            cascade: true,
-        }],
-    )
-    .unwrap();
+    let applied =
+        apply(&o, vec![Change::DeleteObjectType { api_name: "Person".into(), expected_version: 1, cascade: true }])
+            .unwrap();
     let e = applied.ontology.object_type("Employee").unwrap();
     assert!(e.extends.is_empty());
     assert_eq!(e.version, 2);
@@ -246,15 +175,8 @@ fn cascade_removes_links_and_references() {
 #[test]
 fn deleting_a_node_with_its_links_in_one_batch_is_fine() {
     let changes = vec![
-        Change::DeleteObjectType {
-            api_name: "Employee".into(),
-            expected_version: 1,
-            cascade: false,
-        },
-        Change::DeleteLinkType {
-            id: "Employee.manager.Employee".into(),
-            expected_version: 1,
-        },
+        Change::DeleteObjectType { api_name: "Employee".into(), expected_version: 1, cascade: false },
+        Change::DeleteLinkType { id: "Employee.manager.Employee".into(), expected_version: 1 },
     ];
     let applied = apply(&base(), changes).unwrap();
     assert_eq!(applied.ontology.object_type_count(), 1);
@@ -279,16 +201,10 @@ fn import_is_idempotent_and_bumps_changed_entities() {
 
 #[test]
 fn export_round_trips_byte_identically() {
-    let o = Ontology::default()
-        .import(demo().into_entities())
-        .unwrap()
-        .ontology;
+    let o = Ontology::default().import(demo().into_entities()).unwrap().ontology;
     let a = serde_json::to_string_pretty(&DocumentRef::of(&o)).unwrap();
     let doc: Document = serde_json::from_str(&a).unwrap();
-    let o2 = Ontology::default()
-        .import(doc.into_entities())
-        .unwrap()
-        .ontology;
+    let o2 = Ontology::default().import(doc.into_entities()).unwrap().ontology;
     let b = serde_json::to_string_pretty(&DocumentRef::of(&o2)).unwrap();
     assert_eq!(a, b);
 }

@@ -28,10 +28,7 @@ pub fn api_name(field: &str, name: &str) -> Result<()> {
         ));
     }
     if name.len() > MAX_API_NAME {
-        return Err(Error::bad_input(
-            field,
-            format!("longer than {MAX_API_NAME} characters"),
-        ));
+        return Err(Error::bad_input(field, format!("longer than {MAX_API_NAME} characters")));
     }
     Ok(())
 }
@@ -54,10 +51,7 @@ fn max_len(field: &str, value: &str, max: usize) -> Result<()> {
 /// A list of apiNames: each valid, no duplicates, not `own` (no self-loop).
 pub fn name_list(field: &str, names: &[String], own: Option<&str>) -> Result<()> {
     if names.len() > MAX_PARENTS {
-        return Err(Error::bad_input(
-            field,
-            format!("more than {MAX_PARENTS} entries"),
-        ));
+        return Err(Error::bad_input(field, format!("more than {MAX_PARENTS} entries")));
     }
     let mut seen = HashSet::new();
     for (i, n) in names.iter().enumerate() {
@@ -75,20 +69,14 @@ pub fn name_list(field: &str, names: &[String], own: Option<&str>) -> Result<()>
 
 pub fn properties(field: &str, props: &[Property]) -> Result<()> {
     if props.len() > MAX_PROPERTIES {
-        return Err(Error::bad_input(
-            field,
-            format!("more than {MAX_PROPERTIES} properties"),
-        ));
+        return Err(Error::bad_input(field, format!("more than {MAX_PROPERTIES} properties")));
     }
     let mut seen = HashSet::new();
     for (i, p) in props.iter().enumerate() {
         let f = format!("{field}[{i}]");
         api_name(&format!("{f}.apiName"), &p.api_name)?;
         if !seen.insert(p.api_name.as_str()) {
-            return Err(Error::bad_input(
-                format!("{f}.apiName"),
-                format!("duplicate property {}", p.api_name),
-            ));
+            return Err(Error::bad_input(format!("{f}.apiName"), format!("duplicate property {}", p.api_name)));
         }
         if let Some(d) = &p.display_name {
             display_name(&format!("{f}.displayName"), d)?;
@@ -103,10 +91,7 @@ pub fn properties(field: &str, props: &[Property]) -> Result<()> {
             }
             (DataType::Reference, Some(t)) => api_name(&format!("{f}.target"), t)?,
             (_, Some(_)) => {
-                return Err(Error::bad_input(
-                    format!("{f}.target"),
-                    "only REFERENCE properties have a target",
-                ))
+                return Err(Error::bad_input(format!("{f}.target"), "only REFERENCE properties have a target"))
             }
             (_, None) => {}
         }
@@ -168,10 +153,7 @@ mod tests {
             description: None,
         };
         let err = properties("properties", std::slice::from_ref(&p)).unwrap_err();
-        assert!(
-            err.to_string().starts_with("properties[0].target:"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("properties[0].target:"), "{err}");
         p.data_type = DataType::String;
         p.target = Some("Person".into());
         assert!(properties("properties", &[p]).is_err());
@@ -190,10 +172,7 @@ mod tests {
             description: None,
         };
         let err = properties("properties", &[p.clone(), p]).unwrap_err();
-        assert!(
-            err.to_string().starts_with("properties[1].apiName:"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("properties[1].apiName:"), "{err}");
     }
 
     #[test]

@@ -10,20 +10,12 @@ use crate::model::EntityKind;
 /// ancestor's rows up to the fork point, overlaid level by level with each
 /// descendant's own rows (a deletion hides the ancestor's row). Rows come
 /// back in (kind, id) order.
-pub async fn load_rows(
-    store: &dyn Store,
-    branches: &[BranchRecord],
-    branch: &str,
-    at: i64,
-) -> Result<Vec<EntityRow>> {
-    let by_name: HashMap<&str, &BranchRecord> =
-        branches.iter().map(|b| (b.name.as_str(), b)).collect();
+pub async fn load_rows(store: &dyn Store, branches: &[BranchRecord], branch: &str, at: i64) -> Result<Vec<EntityRow>> {
+    let by_name: HashMap<&str, &BranchRecord> = branches.iter().map(|b| (b.name.as_str(), b)).collect();
     let mut levels = Vec::new();
     let (mut name, mut upto) = (branch, at);
     loop {
-        let rec = by_name
-            .get(name)
-            .ok_or_else(|| Error::NotFound(format!("branch {name}")))?;
+        let rec = by_name.get(name).ok_or_else(|| Error::NotFound(format!("branch {name}")))?;
         levels.push((name, upto));
         match (&rec.parent, rec.forked_at) {
             (Some(p), Some(f)) if levels.len() <= branches.len() => (name, upto) = (p.as_str(), f),

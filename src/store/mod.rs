@@ -41,12 +41,7 @@ pub trait Store: Send + Sync + 'static {
     async fn append_commit(&self, commit: &NewCommit<'_>) -> Result<CommitRecord>;
 
     /// Commits of a branch, newest first, with version < `before`.
-    async fn commits(
-        &self,
-        branch: &str,
-        before: Option<i64>,
-        limit: i64,
-    ) -> Result<Vec<CommitRecord>>;
+    async fn commits(&self, branch: &str, before: Option<i64>, limit: i64) -> Result<Vec<CommitRecord>>;
 
     async fn set_protected(&self, branch: &str, protected: bool) -> Result<()>;
 
@@ -65,10 +60,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
     } else if url.starts_with("sqlite:") {
         Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
     } else {
-        Err(Error::bad_input(
-            "database-url",
-            "expected sqlite:… or postgres://…",
-        ))
+        Err(Error::bad_input("database-url", "expected sqlite:… or postgres://…"))
     }
 }
 

@@ -9,7 +9,7 @@ use futures::TryStreamExt;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, QueryBuilder};
 
-use super::records::{push_latest, CommitRow, EntityRowRaw};
+use super::records::{assemble, fields_json, push_latest, ChangeRow, CommitRow, EntityRowRaw};
 use super::{db_error, BranchRecord, CommitRecord, EntityRow, NewBranch, NewCommit, Store};
 use crate::error::{Error, Result};
 
@@ -68,11 +68,7 @@ impl Store for PgStore {
         .bind(upto)
         .fetch(&self.pool);
         let mut out = Vec::new();
-        while let Some(r) = stream
-            .try_next()
-            .await
-            .map_err(|e| db_error("entity_versions", e))?
-        {
+        while let Some(r) = stream.try_next().await.map_err(|e| db_error("entity_versions", e))? {
             push_latest(&mut out, r.try_into()?);
         }
         Ok(out)
@@ -80,63 +76,62 @@ impl Store for PgStore {
 
     async fn append_commit(&self, c: &NewCommit<'_>) -> Result<CommitRecord> {
         let what = format!("commit on {}", c.branch);
-        let changes = serde_json::to_string(c.changes).map_err(Error::internal)?;
+        if c.rows.len() != c.changes.len() {
+            return Err(Error::internal(anyhow::anyhow!("{what}: rows and changes differ in length")));
+        }
         let mut tx = self.pool.begin().await.map_err(|e| db_error(&what, e))?;
-        let moved =
-            sqlx::query("UPDATE branches SET head = head + 1 WHERE name = $1 AND head = $2")
+        let moved = sqlx::query("UPDATE branches SET head = head + 1 WHERE name = $1 AND head = $2")
+            .bind(c.branch)
+            .bind(c.expected_head)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_error(&what, e))?;
+        if moved.rows_affected() != 1 {
+            let actual: Option<i64> = sqlx::query_scalar("SELECT head FROM branches WHERE name = $1")
                 .bind(c.branch)
-                .bind(c.expected_head)
-                .execute(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await
                 .map_err(|e| db_error(&what, e))?;
-        if moved.rows_affected() != 1 {
-            let actual: Option<i64> =
-                sqlx::query_scalar("SELECT head FROM branches WHERE name = $1")
-                    .bind(c.branch)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(|e| db_error(&what, e))?;
             return Err(match actual {
                 None => Error::NotFound(format!("branch {}", c.branch)),
-                Some(actual) => Error::VersionConflict {
-                    what: format!("branch {}", c.branch),
-                    expected: c.expected_head,
-                    actual,
-                },
+                Some(actual) => {
+                    Error::VersionConflict { what: format!("branch {}", c.branch), expected: c.expected_head, actual }
+                }
             });
         }
         let version = c.expected_head + 1;
         sqlx::query(
-            "INSERT INTO commits (branch, version, author, message, created_at, changes)
-             VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
+            "INSERT INTO commits (branch, version, author, message, created_at, change_count)
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(c.branch)
         .bind(version)
         .bind(c.author)
         .bind(c.message)
         .bind(c.timestamp)
-        .bind(&changes)
+        .bind(c.changes.len() as i64)
         .execute(&mut *tx)
         .await
         .map_err(|e| db_error(&what, e))?;
+        let fields: Vec<String> = c.changes.iter().map(|ch| fields_json(&ch.fields)).collect();
+        let rows: Vec<_> = c.rows.iter().zip(c.changes).zip(&fields).collect();
         let mut written = 0u64;
-        for chunk in c.rows.chunks(INSERT_CHUNK) {
+        for chunk in rows.chunks(INSERT_CHUNK) {
             let mut qb = QueryBuilder::new(
-                "INSERT INTO entity_versions (branch, kind, id, commit_version, version, body) ",
+                "INSERT INTO entity_versions (branch, kind, id, commit_version, version, body, change, fields) ",
             );
-            qb.push_values(chunk, |mut b, row| {
+            qb.push_values(chunk, |mut b, ((row, change), fields)| {
                 b.push_bind(c.branch)
                     .push_bind(row.kind.as_str())
                     .push_bind(&row.id)
                     .push_bind(version)
                     .push_bind(row.version)
                     .push_bind(&row.body)
-                    .push_unseparated("::jsonb");
+                    .push_unseparated("::jsonb")
+                    .push_bind(change.change.as_str())
+                    .push_bind(fields.as_str());
             });
-            qb.build()
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| db_error(&what, e))?;
+            qb.build().execute(&mut *tx).await.map_err(|e| db_error(&what, e))?;
             written += chunk.len() as u64;
             if let Some(p) = c.progress {
                 p(written);
@@ -146,14 +141,10 @@ impl Store for PgStore {
         Ok(c.record())
     }
 
-    async fn commits(
-        &self,
-        branch: &str,
-        before: Option<i64>,
-        limit: i64,
-    ) -> Result<Vec<CommitRecord>> {
-        let rows: Vec<CommitRow> = sqlx::query_as(
-            "SELECT * FROM commits WHERE branch = $1 AND version < $2 ORDER BY version DESC LIMIT $3",
+    async fn commits(&self, branch: &str, before: Option<i64>, limit: i64) -> Result<Vec<CommitRecord>> {
+        let commits: Vec<CommitRow> = sqlx::query_as(
+            "SELECT branch, version, author, message, created_at FROM commits
+             WHERE branch = $1 AND version < $2 ORDER BY version DESC LIMIT $3",
         )
         .bind(branch)
         .bind(before.unwrap_or(i64::MAX))
@@ -161,7 +152,18 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(|e| db_error("commits", e))?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        let (Some(newest), Some(oldest)) = (commits.first(), commits.last()) else { return Ok(vec![]) };
+        let changes: Vec<ChangeRow> = sqlx::query_as(
+            "SELECT commit_version, kind, id, change, fields FROM entity_versions
+             WHERE branch = $1 AND commit_version BETWEEN $2 AND $3",
+        )
+        .bind(branch)
+        .bind(oldest.version)
+        .bind(newest.version)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error("commits", e))?;
+        assemble(commits, changes)
     }
 
     async fn set_protected(&self, branch: &str, protected: bool) -> Result<()> {
@@ -178,43 +180,28 @@ impl Store for PgStore {
     }
 
     async fn delete_branch(&self, branch: &str) -> Result<()> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(|e| db_error("branches", e))?;
-        let children: Vec<String> = sqlx::query_scalar(
-            "SELECT name FROM branches WHERE parent = $1 ORDER BY name FOR UPDATE",
-        )
-        .bind(branch)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| db_error("branches", e))?;
+        let mut tx = self.pool.begin().await.map_err(|e| db_error("branches", e))?;
+        let children: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM branches WHERE parent = $1 ORDER BY name FOR UPDATE")
+                .bind(branch)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| db_error("branches", e))?;
         if !children.is_empty() {
-            return Err(Error::InUse {
-                id: format!("branch {branch}"),
-                dependents: children,
-            });
+            return Err(Error::InUse { id: format!("branch {branch}"), dependents: children });
         }
         for sql in [
             "DELETE FROM entity_versions WHERE branch = $1",
             "DELETE FROM commits WHERE branch = $1",
             "DELETE FROM branches WHERE name = $1",
         ] {
-            sqlx::query(sql)
-                .bind(branch)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| db_error("branches", e))?;
+            sqlx::query(sql).bind(branch).execute(&mut *tx).await.map_err(|e| db_error("branches", e))?;
         }
         tx.commit().await.map_err(|e| db_error("branches", e))
     }
 
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(|e| db_error("ping", e))?;
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(|e| db_error("ping", e))?;
         Ok(())
     }
 }

@@ -2,10 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
-use sqlx::types::Json;
-
 use crate::error::{Error, Result};
-use crate::model::{EntityChange, EntityKind};
+use crate::model::{ChangeKind, EntityChange, EntityKind};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct BranchRecord {
@@ -50,6 +48,7 @@ pub struct EntityRow {
 /// Called with the number of entity rows written so far (import progress).
 pub type Progress<'a> = &'a (dyn Fn(u64) + Send + Sync);
 
+/// `rows[i]` is the state `changes[i]` produced (same length, same order).
 pub struct NewCommit<'a> {
     pub branch: &'a str,
     pub expected_head: i64,
@@ -83,29 +82,63 @@ pub(crate) fn push_latest(out: &mut Vec<EntityRow>, row: EntityRow) {
     }
 }
 
-/// `commits` as selected by both backends (`changes` is TEXT in SQLite,
-/// JSONB in PostgreSQL; `Json` decodes either).
+/// `commits` as selected by both backends.
 #[derive(sqlx::FromRow)]
 pub(crate) struct CommitRow {
     branch: String,
-    version: i64,
+    pub(crate) version: i64,
     author: Option<String>,
     message: Option<String>,
     created_at: DateTime<Utc>,
-    changes: Json<Vec<EntityChange>>,
 }
 
-impl From<CommitRow> for CommitRecord {
-    fn from(r: CommitRow) -> Self {
-        CommitRecord {
-            branch: r.branch,
-            version: r.version,
-            author: r.author,
-            message: r.message,
-            timestamp: r.created_at,
-            changes: r.changes.0,
-        }
+/// One entity change of a commit, as selected by both backends.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ChangeRow {
+    commit_version: i64,
+    kind: String,
+    id: String,
+    change: String,
+    fields: String,
+}
+
+/// The `fields` column: a JSON array of field names.
+pub(crate) fn fields_json(fields: &[String]) -> String {
+    serde_json::Value::from(fields.to_vec()).to_string()
+}
+
+fn corrupt(what: &str, value: &str) -> Error {
+    Error::internal(anyhow::anyhow!("unexpected {what} {value:?} in store"))
+}
+
+/// Join commits with their changes (rows of any order), each commit's
+/// changes in (kind, id) order as `Ontology::apply` reports them.
+pub(crate) fn assemble(commits: Vec<CommitRow>, changes: Vec<ChangeRow>) -> Result<Vec<CommitRecord>> {
+    let mut by_version: std::collections::HashMap<i64, Vec<EntityChange>> = Default::default();
+    for c in changes {
+        let change = EntityChange {
+            entity_kind: EntityKind::parse(&c.kind).ok_or_else(|| corrupt("entity kind", &c.kind))?,
+            id: c.id,
+            change: ChangeKind::parse(&c.change).ok_or_else(|| corrupt("change kind", &c.change))?,
+            fields: serde_json::from_str(&c.fields).map_err(|_| corrupt("fields", &c.fields))?,
+        };
+        by_version.entry(c.commit_version).or_default().push(change);
     }
+    Ok(commits
+        .into_iter()
+        .map(|r| {
+            let mut changes = by_version.remove(&r.version).unwrap_or_default();
+            changes.sort_by(|a, b| (a.entity_kind, &a.id).cmp(&(b.entity_kind, &b.id)));
+            CommitRecord {
+                branch: r.branch,
+                version: r.version,
+                author: r.author,
+                message: r.message,
+                timestamp: r.created_at,
+                changes,
+            }
+        })
+        .collect())
 }
 
 /// `entity_versions` as selected by both backends (body as text).
@@ -120,14 +153,8 @@ pub(crate) struct EntityRowRaw {
 impl TryFrom<EntityRowRaw> for EntityRow {
     type Error = Error;
     fn try_from(r: EntityRowRaw) -> Result<Self> {
-        let kind = EntityKind::parse(&r.kind).ok_or_else(|| {
-            Error::internal(anyhow::anyhow!("unknown entity kind {:?} in store", r.kind))
-        })?;
-        Ok(EntityRow {
-            kind,
-            id: r.id,
-            version: r.version,
-            body: r.body,
-        })
+        let kind = EntityKind::parse(&r.kind)
+            .ok_or_else(|| Error::internal(anyhow::anyhow!("unknown entity kind {:?} in store", r.kind)))?;
+        Ok(EntityRow { kind, id: r.id, version: r.version, body: r.body })
     }
 }

@@ -9,7 +9,7 @@ use futures::TryStreamExt;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, SqlitePool};
 
-use super::records::{push_latest, CommitRow, EntityRowRaw};
+use super::records::{assemble, fields_json, push_latest, ChangeRow, CommitRow, EntityRowRaw};
 use super::{db_error, BranchRecord, CommitRecord, EntityRow, NewBranch, NewCommit, Store};
 use crate::error::{Error, Result};
 
@@ -26,28 +26,17 @@ impl SqliteStore {
         let opts = SqliteConnectOptions::from_str(url)
             .map_err(|e| Error::bad_input("database-url", e.to_string()))?
             .create_if_missing(true)
-            .journal_mode(if in_memory {
-                SqliteJournalMode::Memory
-            } else {
-                SqliteJournalMode::Wal
-            })
+            .journal_mode(if in_memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
         // An in-memory database lives as long as its one connection.
         let pool_opts = if in_memory {
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
+            SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
         } else {
             SqlitePoolOptions::new().max_connections(8)
         };
-        let pool = pool_opts
-            .connect_with(opts)
-            .await
-            .map_err(|e| db_error("connect", e))?;
+        let pool = pool_opts.connect_with(opts).await.map_err(|e| db_error("connect", e))?;
         sqlx::migrate!("schema/migrations/sqlite")
             .run(&pool)
             .await
@@ -88,11 +77,7 @@ impl Store for SqliteStore {
         .bind(upto)
         .fetch(&self.pool);
         let mut out = Vec::new();
-        while let Some(r) = stream
-            .try_next()
-            .await
-            .map_err(|e| db_error("entity_versions", e))?
-        {
+        while let Some(r) = stream.try_next().await.map_err(|e| db_error("entity_versions", e))? {
             push_latest(&mut out, r.try_into()?);
         }
         Ok(out)
@@ -100,7 +85,9 @@ impl Store for SqliteStore {
 
     async fn append_commit(&self, c: &NewCommit<'_>) -> Result<CommitRecord> {
         let what = format!("commit on {}", c.branch);
-        let changes = serde_json::to_string(c.changes).map_err(Error::internal)?;
+        if c.rows.len() != c.changes.len() {
+            return Err(Error::internal(anyhow::anyhow!("{what}: rows and changes differ in length")));
+        }
         let mut tx = self.pool.begin().await.map_err(|e| db_error(&what, e))?;
         // The optimistic-lock check and the write in one transaction: the
         // first statement is a write, so SQLite takes the write lock now.
@@ -111,49 +98,50 @@ impl Store for SqliteStore {
             .await
             .map_err(|e| db_error(&what, e))?;
         if moved.rows_affected() != 1 {
-            let actual: Option<i64> =
-                sqlx::query_scalar("SELECT head FROM branches WHERE name = ?")
-                    .bind(c.branch)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(|e| db_error(&what, e))?;
+            let actual: Option<i64> = sqlx::query_scalar("SELECT head FROM branches WHERE name = ?")
+                .bind(c.branch)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| db_error(&what, e))?;
             return Err(match actual {
                 None => Error::NotFound(format!("branch {}", c.branch)),
-                Some(actual) => Error::VersionConflict {
-                    what: format!("branch {}", c.branch),
-                    expected: c.expected_head,
-                    actual,
-                },
+                Some(actual) => {
+                    Error::VersionConflict { what: format!("branch {}", c.branch), expected: c.expected_head, actual }
+                }
             });
         }
         let version = c.expected_head + 1;
-        sqlx::query("INSERT INTO commits (branch, version, author, message, created_at, changes) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(c.branch)
-            .bind(version)
-            .bind(c.author)
-            .bind(c.message)
-            .bind(c.timestamp)
-            .bind(&changes)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| db_error(&what, e))?;
+        sqlx::query(
+            "INSERT INTO commits (branch, version, author, message, created_at, change_count)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(c.branch)
+        .bind(version)
+        .bind(c.author)
+        .bind(c.message)
+        .bind(c.timestamp)
+        .bind(c.changes.len() as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_error(&what, e))?;
+        let fields: Vec<String> = c.changes.iter().map(|ch| fields_json(&ch.fields)).collect();
+        let rows: Vec<_> = c.rows.iter().zip(c.changes).zip(&fields).collect();
         let mut written = 0u64;
-        for chunk in c.rows.chunks(INSERT_CHUNK) {
+        for chunk in rows.chunks(INSERT_CHUNK) {
             let mut qb = QueryBuilder::new(
-                "INSERT INTO entity_versions (branch, kind, id, commit_version, version, body) ",
+                "INSERT INTO entity_versions (branch, kind, id, commit_version, version, body, change, fields) ",
             );
-            qb.push_values(chunk, |mut b, row| {
+            qb.push_values(chunk, |mut b, ((row, change), fields)| {
                 b.push_bind(c.branch)
                     .push_bind(row.kind.as_str())
                     .push_bind(&row.id)
                     .push_bind(version)
                     .push_bind(row.version)
-                    .push_bind(&row.body);
+                    .push_bind(&row.body)
+                    .push_bind(change.change.as_str())
+                    .push_bind(fields.as_str());
             });
-            qb.build()
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| db_error(&what, e))?;
+            qb.build().execute(&mut *tx).await.map_err(|e| db_error(&what, e))?;
             written += chunk.len() as u64;
             if let Some(p) = c.progress {
                 p(written);
@@ -163,14 +151,10 @@ impl Store for SqliteStore {
         Ok(c.record())
     }
 
-    async fn commits(
-        &self,
-        branch: &str,
-        before: Option<i64>,
-        limit: i64,
-    ) -> Result<Vec<CommitRecord>> {
-        let rows: Vec<CommitRow> = sqlx::query_as(
-            "SELECT * FROM commits WHERE branch = ? AND version < ? ORDER BY version DESC LIMIT ?",
+    async fn commits(&self, branch: &str, before: Option<i64>, limit: i64) -> Result<Vec<CommitRecord>> {
+        let commits: Vec<CommitRow> = sqlx::query_as(
+            "SELECT branch, version, author, message, created_at FROM commits
+             WHERE branch = ? AND version < ? ORDER BY version DESC LIMIT ?",
         )
         .bind(branch)
         .bind(before.unwrap_or(i64::MAX))
@@ -178,7 +162,18 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(|e| db_error("commits", e))?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        let (Some(newest), Some(oldest)) = (commits.first(), commits.last()) else { return Ok(vec![]) };
+        let changes: Vec<ChangeRow> = sqlx::query_as(
+            "SELECT commit_version, kind, id, change, fields FROM entity_versions
+             WHERE branch = ? AND commit_version BETWEEN ? AND ?",
+        )
+        .bind(branch)
+        .bind(oldest.version)
+        .bind(newest.version)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error("commits", e))?;
+        assemble(commits, changes)
     }
 
     async fn set_protected(&self, branch: &str, protected: bool) -> Result<()> {
@@ -195,42 +190,27 @@ impl Store for SqliteStore {
     }
 
     async fn delete_branch(&self, branch: &str) -> Result<()> {
-        let mut tx = self
-            .pool
-            .begin()
+        let mut tx = self.pool.begin().await.map_err(|e| db_error("branches", e))?;
+        let children: Vec<String> = sqlx::query_scalar("SELECT name FROM branches WHERE parent = ? ORDER BY name")
+            .bind(branch)
+            .fetch_all(&mut *tx)
             .await
             .map_err(|e| db_error("branches", e))?;
-        let children: Vec<String> =
-            sqlx::query_scalar("SELECT name FROM branches WHERE parent = ? ORDER BY name")
-                .bind(branch)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(|e| db_error("branches", e))?;
         if !children.is_empty() {
-            return Err(Error::InUse {
-                id: format!("branch {branch}"),
-                dependents: children,
-            });
+            return Err(Error::InUse { id: format!("branch {branch}"), dependents: children });
         }
         for sql in [
             "DELETE FROM entity_versions WHERE branch = ?",
             "DELETE FROM commits WHERE branch = ?",
             "DELETE FROM branches WHERE name = ?",
         ] {
-            sqlx::query(sql)
-                .bind(branch)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| db_error("branches", e))?;
+            sqlx::query(sql).bind(branch).execute(&mut *tx).await.map_err(|e| db_error("branches", e))?;
         }
         tx.commit().await.map_err(|e| db_error("branches", e))
     }
 
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(|e| db_error("ping", e))?;
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(|e| db_error("ping", e))?;
         Ok(())
     }
 }

@@ -24,23 +24,13 @@ async fn twenty_concurrent_writers_lose_no_update() {
                         break;
                     }
                     let q = r#"{ branch { objectType(apiName: "Shared") { version } } }"#;
-                    let v = app.ok(q, json!({})).await["branch"]["objectType"]["version"]
-                        .as_i64()
-                        .unwrap();
+                    let v = app.ok(q, json!({})).await["branch"]["objectType"]["version"].as_i64().unwrap();
                     let marker = format!("w{w}-{attempt}");
                     let resp = app
-                        .gql(
-                            UPDATE_OT,
-                            json!({ "name": "Shared", "v": v, "input": { "description": marker } }),
-                        )
+                        .gql(UPDATE_OT, json!({ "name": "Shared", "v": v, "input": { "description": marker } }))
                         .await;
                     match resp.get("errors") {
-                        None => accepted.push((
-                            resp["data"]["updateObjectType"]["version"]
-                                .as_i64()
-                                .unwrap(),
-                            marker,
-                        )),
+                        None => accepted.push((resp["data"]["updateObjectType"]["version"].as_i64().unwrap(), marker)),
                         Some(errs) => {
                             assert_eq!(code(&errs[0]), "VERSION_CONFLICT", "{resp:#}");
                             conflicts += 1;
@@ -55,24 +45,14 @@ async fn twenty_concurrent_writers_lose_no_update() {
     let mut total_conflicts = 0;
     for w in writers {
         let (accepted, conflicts) = w.await.unwrap();
-        assert_eq!(
-            accepted.len(),
-            3,
-            "every writer eventually gets its 3 writes in"
-        );
+        assert_eq!(accepted.len(), 3, "every writer eventually gets its 3 writes in");
         total_conflicts += conflicts;
         for (v, marker) in accepted {
-            assert!(
-                by_version.insert(v, marker).is_none(),
-                "version {v} handed out twice"
-            );
+            assert!(by_version.insert(v, marker).is_none(), "version {v} handed out twice");
         }
     }
     // 60 accepted writes on versions 2..=61, no gaps, no duplicates.
-    assert_eq!(
-        by_version.keys().copied().collect::<Vec<_>>(),
-        (2..=61).collect::<Vec<i64>>()
-    );
+    assert_eq!(by_version.keys().copied().collect::<Vec<_>>(), (2..=61).collect::<Vec<i64>>());
     assert!(total_conflicts > 0, "the race should produce conflicts");
     // Branch history: one commit per accepted write (+ the create).
     assert_eq!(app.branch_version("main").await, 61);
@@ -80,20 +60,9 @@ async fn twenty_concurrent_writers_lose_no_update() {
     for (v, marker) in &by_version {
         let q = r#"query($at: Int) { branch(at: $at) { objectType(apiName: "Shared") { version description } } }"#;
         let data = app.ok(q, json!({ "at": v })).await;
-        assert_eq!(
-            data["branch"]["objectType"],
-            json!({ "version": v, "description": marker })
-        );
+        assert_eq!(data["branch"]["objectType"], json!({ "version": v, "description": marker }));
     }
     let restarted = app.reopen().await;
-    let last = restarted
-        .ok(
-            r#"{ branch { objectType(apiName: "Shared") { version description } } }"#,
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        last["branch"]["objectType"],
-        json!({ "version": 61, "description": by_version[&61] })
-    );
+    let last = restarted.ok(r#"{ branch { objectType(apiName: "Shared") { version description } } }"#, json!({})).await;
+    assert_eq!(last["branch"]["objectType"], json!({ "version": 61, "description": by_version[&61] }));
 }

@@ -8,32 +8,13 @@ use crate::helpers::{code, TestApp, CREATE_OT, UPDATE_OT};
 async fn create_then_stale_update_conflicts_and_writes_nothing_and_survives_restart() {
     let app = TestApp::new().await;
     let created = app.create_object_type(json!({ "apiName": "Person" })).await;
-    assert_eq!(
-        created,
-        json!({ "apiName": "Person", "displayName": "Person", "version": 1, "extends": [] })
-    );
-    let updated = app
-        .ok(
-            UPDATE_OT,
-            json!({ "name": "Person", "v": 1, "input": { "displayName": "Human" } }),
-        )
-        .await;
+    assert_eq!(created, json!({ "apiName": "Person", "displayName": "Person", "version": 1, "extends": [] }));
+    let updated = app.ok(UPDATE_OT, json!({ "name": "Person", "v": 1, "input": { "displayName": "Human" } })).await;
     assert_eq!(updated["updateObjectType"]["version"], 2);
 
-    let err = app
-        .err(
-            UPDATE_OT,
-            json!({ "name": "Person", "v": 1, "input": { "displayName": "Lost" } }),
-        )
-        .await;
+    let err = app.err(UPDATE_OT, json!({ "name": "Person", "v": 1, "input": { "displayName": "Lost" } })).await;
     assert_eq!(code(&err), "VERSION_CONFLICT");
-    assert_eq!(
-        (
-            err["extensions"]["expected"].as_i64(),
-            err["extensions"]["actual"].as_i64()
-        ),
-        (Some(1), Some(2))
-    );
+    assert_eq!((err["extensions"]["expected"].as_i64(), err["extensions"]["actual"].as_i64()), (Some(1), Some(2)));
     assert_eq!(app.branch_version("main").await, 2);
 
     let q = r#"{ branch { version objectType(apiName: "Person") { displayName version } } }"#;
@@ -60,10 +41,7 @@ async fn demo_ontology_reads() {
     let b = &data["branch"];
     assert_eq!(b["version"], 1);
     // Edges: 8 extends + 12 implements + 3 REFERENCE properties + 22 link types.
-    assert_eq!(
-        b["stats"],
-        json!({ "objectTypes": 18, "interfaces": 3, "linkTypes": 22, "edges": 45 })
-    );
+    assert_eq!(b["stats"], json!({ "objectTypes": 18, "interfaces": 3, "linkTypes": 22, "edges": 45 }));
     assert_eq!(b["e"]["extends"], json!(["Person"]));
     assert_eq!(b["e"]["parents"], json!([{ "apiName": "Person" }]));
     assert_eq!(
@@ -111,11 +89,7 @@ async fn connections_page_and_filter() {
         let page = app.ok(q, json!({ "after": after })).await["branch"]["objectTypes"].clone();
         assert_eq!(page["totalCount"], 18);
         names.extend(
-            page["edges"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["node"]["apiName"].as_str().unwrap().to_owned()),
+            page["edges"].as_array().unwrap().iter().map(|e| e["node"]["apiName"].as_str().unwrap().to_owned()),
         );
         if !page["pageInfo"]["hasNextPage"].as_bool().unwrap() {
             break;
@@ -140,38 +114,34 @@ async fn connections_page_and_filter() {
         json!([{ "node": { "id": "Employee.member_of.Department" } }, { "node": { "id": "Employee.member_of.Team" } }])
     );
     assert_eq!(b["t"]["totalCount"], 3);
-    assert_eq!(
-        b["t"]["edges"],
-        json!([{ "node": { "id": "Company.headquartered_in.Office" } }])
-    );
+    assert_eq!(b["t"]["edges"], json!([{ "node": { "id": "Company.headquartered_in.Office" } }]));
     assert_eq!(b["t"]["pageInfo"]["hasNextPage"], true);
 
-    let err = app
-        .err(
-            r#"{ branch { objectTypes(first: 5000) { totalCount } } }"#,
-            json!({}),
-        )
-        .await;
+    let err = app.err(r#"{ branch { objectTypes(first: 5000) { totalCount } } }"#, json!({})).await;
     assert_eq!(code(&err), "BAD_USER_INPUT");
 }
 
 #[tokio::test]
 async fn delete_in_use_then_cascade() {
     let app = TestApp::with_demo().await;
-    let err = app.err(r#"mutation { deleteObjectType(branch: "main", apiName: "Office", expectedVersion: 1) { version } }"#, json!({})).await;
+    let err = app
+        .err(
+            r#"mutation { deleteObjectType(branch: "main", apiName: "Office", expectedVersion: 1) { version } }"#,
+            json!({}),
+        )
+        .await;
     assert_eq!(code(&err), "IN_USE");
     assert_eq!(
         err["extensions"]["dependents"],
-        json!([
-            "Company.headquartered_in.Office",
-            "Employee.works_in.Office",
-            "Shipment.ships_from.Office"
-        ])
+        json!(["Company.headquartered_in.Office", "Employee.works_in.Office", "Shipment.ships_from.Office"])
     );
     assert_eq!(app.branch_version("main").await, 1);
     let commit = app
-        .ok(r#"mutation { deleteObjectType(branch: "main", apiName: "Office", expectedVersion: 1, cascade: true) {
-              version changes { entityKind id change fields } } }"#, json!({}))
+        .ok(
+            r#"mutation { deleteObjectType(branch: "main", apiName: "Office", expectedVersion: 1, cascade: true) {
+              version changes { entityKind id change fields } } }"#,
+            json!({}),
+        )
         .await;
     assert_eq!(
         commit["deleteObjectType"],
@@ -183,29 +153,18 @@ async fn delete_in_use_then_cascade() {
         ]})
     );
     let cascade_refs = app
-        .ok(r#"mutation { deleteInterface(branch: "main", apiName: "Auditable", expectedVersion: 1, cascade: true) {
-              changes { id change fields } } }"#, json!({}))
-        .await;
-    let changes = cascade_refs["deleteInterface"]["changes"]
-        .as_array()
-        .unwrap();
-    assert_eq!(changes.len(), 6);
-    assert!(
-        changes
-            .iter()
-            .any(|c| c
-                == &json!({ "id": "Employee", "change": "MODIFIED", "fields": ["implements"] }))
-    );
-    let after = app
         .ok(
-            r#"{ branch { version objectType(apiName: "Employee") { implements version } } }"#,
+            r#"mutation { deleteInterface(branch: "main", apiName: "Auditable", expectedVersion: 1, cascade: true) {
+              changes { id change fields } } }"#,
             json!({}),
         )
         .await;
-    assert_eq!(
-        after["branch"],
-        json!({ "version": 3, "objectType": { "implements": [], "version": 2 } })
-    );
+    let changes = cascade_refs["deleteInterface"]["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 6);
+    assert!(changes.iter().any(|c| c == &json!({ "id": "Employee", "change": "MODIFIED", "fields": ["implements"] })));
+    let after =
+        app.ok(r#"{ branch { version objectType(apiName: "Employee") { implements version } } }"#, json!({})).await;
+    assert_eq!(after["branch"], json!({ "version": 3, "objectType": { "implements": [], "version": 2 } }));
 }
 
 #[tokio::test]
@@ -222,11 +181,8 @@ async fn batch_commit_is_atomic() {
     assert_eq!(err["extensions"]["field"], "target");
     assert_eq!(app.branch_version("main").await, 1);
     assert_eq!(
-        app.ok(
-            r#"{ branch { objectType(apiName: "Warehouse") { version } } }"#,
-            json!({})
-        )
-        .await["branch"]["objectType"],
+        app.ok(r#"{ branch { objectType(apiName: "Warehouse") { version } } }"#, json!({})).await["branch"]
+            ["objectType"],
         json!(null)
     );
 
@@ -242,12 +198,7 @@ async fn batch_commit_is_atomic() {
         { "id": "Product", "change": "MODIFIED" }, { "id": "Warehouse", "change": "ADDED" },
         { "id": "Warehouse.stores.Product", "change": "ADDED" } ] })
     );
-    let err = app
-        .err(
-            r#"mutation { commit(branch: "main", changes: []) { version } }"#,
-            json!({}),
-        )
-        .await;
+    let err = app.err(r#"mutation { commit(branch: "main", changes: []) { version } }"#, json!({})).await;
     assert_eq!(code(&err), "BAD_USER_INPUT");
     let err = app.err(r#"mutation { commit(branch: "main", changes: [{ createObjectType: { apiName: "A" }, createInterface: { apiName: "B" } }]) { version } }"#, json!({})).await;
     assert_eq!(code(&err), "BAD_USER_INPUT");
@@ -261,18 +212,12 @@ async fn errors_carry_contract_codes() {
             r#"mutation { createObjectType(branch: "main", input: { apiName: "Person" }) { version } }"#,
             "ALREADY_EXISTS",
         ),
-        (
-            r#"mutation { createObjectType(branch: "main", input: { apiName: "Named" }) { version } }"#,
-            "ALREADY_EXISTS",
-        ),
+        (r#"mutation { createObjectType(branch: "main", input: { apiName: "Named" }) { version } }"#, "ALREADY_EXISTS"),
         (
             r#"mutation { createObjectType(branch: "main", input: { apiName: "9lives" }) { version } }"#,
             "BAD_USER_INPUT",
         ),
-        (
-            r#"mutation { createObjectType(branch: "nope", input: { apiName: "X" }) { version } }"#,
-            "NOT_FOUND",
-        ),
+        (r#"mutation { createObjectType(branch: "nope", input: { apiName: "X" }) { version } }"#, "NOT_FOUND"),
         (
             r#"mutation { updateObjectType(branch: "main", apiName: "Nope", expectedVersion: 1, input: {}) { version } }"#,
             "NOT_FOUND",
@@ -289,10 +234,7 @@ async fn errors_carry_contract_codes() {
             r#"mutation { createObjectType(branch: "main", input: { apiName: "X", properties: [{ apiName: "r", dataType: REFERENCE }] }) { version } }"#,
             "BAD_USER_INPUT",
         ),
-        (
-            r#"mutation { deleteBranch(name: "main", expectedVersion: 1) }"#,
-            "FORBIDDEN",
-        ),
+        (r#"mutation { deleteBranch(name: "main", expectedVersion: 1) }"#, "FORBIDDEN"),
         (r#"{ branch { nope } }"#, "BAD_USER_INPUT"),
         (r#"{ branch(at: -1) { version } }"#, "BAD_USER_INPUT"),
         (r#"{ branch { "#, "BAD_USER_INPUT"),
@@ -307,11 +249,7 @@ async fn errors_carry_contract_codes() {
 #[tokio::test]
 async fn branches_fork_time_travel_and_protection() {
     let app = TestApp::with_demo().await;
-    app.ok(
-        r#"mutation { createBranch(name: "dev") { name parent forkedAt version } }"#,
-        json!({}),
-    )
-    .await;
+    app.ok(r#"mutation { createBranch(name: "dev") { name parent forkedAt version } }"#, json!({})).await;
     let created = app
         .ok(r#"mutation { createObjectType(branch: "dev", input: { apiName: "Robot", extends: ["Party"] }) { version } }"#, json!({}))
         .await;
@@ -329,100 +267,44 @@ async fn branches_fork_time_travel_and_protection() {
             "future": null,
         })
     );
-    let empty = app
-        .ok(r#"{ branch(at: 0) { stats { objectTypes } } }"#, json!({}))
-        .await;
+    let empty = app.ok(r#"{ branch(at: 0) { stats { objectTypes } } }"#, json!({})).await;
     assert_eq!(empty["branch"]["stats"]["objectTypes"], 0);
 
-    app.ok(
-        r#"mutation { setBranchProtection(name: "main", protected: true) { protected } }"#,
-        json!({}),
-    )
-    .await;
+    app.ok(r#"mutation { setBranchProtection(name: "main", protected: true) { protected } }"#, json!({})).await;
     let err = app
-        .err(
-            r#"mutation { createObjectType(branch: "main", input: { apiName: "X" }) { version } }"#,
-            json!({}),
-        )
+        .err(r#"mutation { createObjectType(branch: "main", input: { apiName: "X" }) { version } }"#, json!({}))
         .await;
     assert_eq!(code(&err), "BRANCH_PROTECTED");
-    let err = app
-        .err(
-            r#"mutation { deleteBranch(name: "main", expectedVersion: 1) }"#,
-            json!({}),
-        )
-        .await;
+    let err = app.err(r#"mutation { deleteBranch(name: "main", expectedVersion: 1) }"#, json!({})).await;
     assert_eq!(code(&err), "FORBIDDEN");
-    let err = app
-        .err(
-            r#"mutation { createBranch(name: "dev") { name } }"#,
-            json!({}),
-        )
-        .await;
+    let err = app.err(r#"mutation { createBranch(name: "dev") { name } }"#, json!({})).await;
     assert_eq!(code(&err), "ALREADY_EXISTS");
-    let err = app
-        .err(
-            r#"mutation { createBranch(name: "x y") { name } }"#,
-            json!({}),
-        )
-        .await;
+    let err = app.err(r#"mutation { createBranch(name: "x y") { name } }"#, json!({})).await;
     assert_eq!(code(&err), "BAD_USER_INPUT");
-    let err = app
-        .err(
-            r#"mutation { deleteBranch(name: "dev", expectedVersion: 0) }"#,
-            json!({}),
-        )
-        .await;
+    let err = app.err(r#"mutation { deleteBranch(name: "dev", expectedVersion: 0) }"#, json!({})).await;
     assert_eq!(code(&err), "VERSION_CONFLICT");
-    app.ok(
-        r#"mutation { deleteBranch(name: "dev", expectedVersion: 1) }"#,
-        json!({}),
-    )
-    .await;
+    app.ok(r#"mutation { deleteBranch(name: "dev", expectedVersion: 1) }"#, json!({})).await;
     let after = app.reopen().await;
-    let names = after
-        .ok(r#"{ branches { name protected } }"#, json!({}))
-        .await;
-    assert_eq!(
-        names["branches"],
-        json!([{ "name": "main", "protected": true }])
-    );
+    let names = after.ok(r#"{ branches { name protected } }"#, json!({})).await;
+    assert_eq!(names["branches"], json!([{ "name": "main", "protected": true }]));
 }
 
 #[tokio::test]
 async fn commit_history_pages_newest_first() {
     let app = TestApp::new().await;
     for i in 0..5 {
-        app.ok(
-            CREATE_OT,
-            json!({ "input": { "apiName": format!("T{i}") }, "ebv": i }),
-        )
-        .await;
+        app.ok(CREATE_OT, json!({ "input": { "apiName": format!("T{i}") }, "ebv": i })).await;
     }
     let q = r#"query($after: String) { branch { commits(first: 2, after: $after) { totalCount
         pageInfo { hasNextPage endCursor } edges { node { version timestamp changes { id change } } } } } }"#;
     let page = app.ok(q, json!({ "after": null })).await["branch"]["commits"].clone();
     assert_eq!(page["totalCount"], 5);
-    let versions: Vec<i64> = page["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["version"].as_i64().unwrap())
-        .collect();
+    let versions: Vec<i64> =
+        page["edges"].as_array().unwrap().iter().map(|e| e["node"]["version"].as_i64().unwrap()).collect();
     assert_eq!(versions, [5, 4]);
-    assert_eq!(
-        page["edges"][0]["node"]["changes"],
-        json!([{ "id": "T4", "change": "ADDED" }])
-    );
-    let next = app
-        .ok(q, json!({ "after": page["pageInfo"]["endCursor"] }))
-        .await["branch"]["commits"]
-        .clone();
-    let versions: Vec<i64> = next["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["version"].as_i64().unwrap())
-        .collect();
+    assert_eq!(page["edges"][0]["node"]["changes"], json!([{ "id": "T4", "change": "ADDED" }]));
+    let next = app.ok(q, json!({ "after": page["pageInfo"]["endCursor"] })).await["branch"]["commits"].clone();
+    let versions: Vec<i64> =
+        next["edges"].as_array().unwrap().iter().map(|e| e["node"]["version"].as_i64().unwrap()).collect();
     assert_eq!(versions, [3, 2]);
 }

@@ -32,15 +32,8 @@ impl TestApp {
     }
 
     pub async fn open(url: &str) -> TestApp {
-        let engine = Engine::open(store::connect(url).await.unwrap())
-            .await
-            .unwrap();
-        TestApp {
-            schema: build_schema(engine.clone()),
-            engine,
-            url: url.to_owned(),
-            _dir: None,
-        }
+        let engine = Engine::open(store::connect(url).await.unwrap()).await.unwrap();
+        TestApp { schema: build_schema(engine.clone()), engine, url: url.to_owned(), _dir: None }
     }
 
     /// A second engine over the same database: what a restart sees.
@@ -72,11 +65,8 @@ impl TestApp {
     }
 
     pub async fn branch_version(&self, branch: &str) -> i64 {
-        self.ok(
-            "query($b: String!) { branch(name: $b) { version } }",
-            json!({ "b": branch }),
-        )
-        .await["branch"]["version"]
+        self.ok("query($b: String!) { branch(name: $b) { version } }", json!({ "b": branch })).await["branch"]
+            ["version"]
             .as_i64()
             .unwrap()
     }
@@ -91,9 +81,7 @@ pub const UPDATE_OT: &str = r#"mutation($name: ID!, $v: Int!, $input: ObjectType
 }"#;
 
 pub fn code(err: &Value) -> &str {
-    err["extensions"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no code in {err:#}"))
+    err["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no code in {err:#}"))
 }
 
 /// The PostgreSQL URL for tests, from `ONTOGRAPH_TEST_POSTGRES_URL`; prints

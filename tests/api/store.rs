@@ -14,52 +14,23 @@ use serde_json::json;
 use crate::helpers::{postgres_url, TestApp};
 
 fn row(id: &str, version: i64, body: Option<&str>) -> EntityRow {
-    EntityRow {
-        kind: EntityKind::ObjectType,
-        id: id.into(),
-        version,
-        body: body.map(str::to_owned),
-    }
+    EntityRow { kind: EntityKind::ObjectType, id: id.into(), version, body: body.map(str::to_owned) }
 }
 
 fn change(id: &str, change: ChangeKind) -> EntityChange {
-    EntityChange {
-        entity_kind: EntityKind::ObjectType,
-        id: id.into(),
-        change,
-        fields: vec![],
-    }
+    EntityChange { entity_kind: EntityKind::ObjectType, id: id.into(), change, fields: vec![] }
 }
 
 async fn branch(store: &dyn Store, name: &str, parent: Option<&str>, at: Option<i64>) {
-    let b = NewBranch {
-        name: name.into(),
-        parent: parent.map(Into::into),
-        forked_at: at,
-        created_at: Utc::now(),
-    };
+    let b = NewBranch { name: name.into(), parent: parent.map(Into::into), forked_at: at, created_at: Utc::now() };
     let rec = store.create_branch(&b).await.unwrap();
     assert_eq!((rec.head, rec.protected, rec.forked_at), (0, false, at));
 }
 
-async fn commit(
-    store: &dyn Store,
-    branch: &str,
-    head: i64,
-    rows: &[EntityRow],
-) -> Result<i64, Error> {
+async fn commit(store: &dyn Store, branch: &str, head: i64, rows: &[EntityRow]) -> Result<i64, Error> {
     let changes: Vec<_> = rows
         .iter()
-        .map(|r| {
-            change(
-                &r.id,
-                if r.body.is_some() {
-                    ChangeKind::Modified
-                } else {
-                    ChangeKind::Deleted
-                },
-            )
-        })
+        .map(|r| change(&r.id, if r.body.is_some() { ChangeKind::Modified } else { ChangeKind::Deleted }))
         .collect();
     let c = NewCommit {
         branch,
@@ -90,91 +61,31 @@ async fn commit_and_read_back(url: &str) {
     let s = store.as_ref();
     assert!(s.branches().await.unwrap().is_empty());
     branch(s, "main", None, None).await;
-    assert_eq!(
-        commit(
-            s,
-            "main",
-            0,
-            &[row("A", 1, Some("{}")), row("B", 1, Some("{}"))]
-        )
-        .await
-        .unwrap(),
-        1
-    );
-    assert_eq!(
-        commit(
-            s,
-            "main",
-            1,
-            &[row("A", 2, Some(r#"{"x":1}"#)), row("B", 1, None)]
-        )
-        .await
-        .unwrap(),
-        2
-    );
+    assert_eq!(commit(s, "main", 0, &[row("A", 1, Some("{}")), row("B", 1, Some("{}"))]).await.unwrap(), 1);
+    assert_eq!(commit(s, "main", 1, &[row("A", 2, Some(r#"{"x":1}"#)), row("B", 1, None)]).await.unwrap(), 2);
 
     // Bodies are JSON: compared as values (PostgreSQL's JSONB re-spaces text).
     let own: Vec<_> = s.own_rows("main", 2).await.unwrap();
     let own: Vec<_> = own
         .into_iter()
-        .map(|r| {
-            (
-                r.id,
-                r.version,
-                r.body
-                    .map(|b| serde_json::from_str::<serde_json::Value>(&b).unwrap()),
-            )
-        })
+        .map(|r| (r.id, r.version, r.body.map(|b| serde_json::from_str::<serde_json::Value>(&b).unwrap())))
         .collect();
-    assert_eq!(
-        own,
-        [
-            ("A".into(), 2, Some(json!({ "x": 1 }))),
-            ("B".into(), 1, None)
-        ]
-    );
+    assert_eq!(own, [("A".into(), 2, Some(json!({ "x": 1 }))), ("B".into(), 1, None)]);
     assert_eq!(live(s, "main", 1).await, pairs(&[("A", 1), ("B", 1)]));
     assert_eq!(live(s, "main", 2).await, pairs(&[("A", 2)]));
 
     // A stale head is a conflict and writes nothing.
-    let err = commit(s, "main", 1, &[row("C", 1, Some("{}"))])
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::VersionConflict {
-                expected: 1,
-                actual: 2,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    let err = commit(s, "main", 1, &[row("C", 1, Some("{}"))]).await.unwrap_err();
+    assert!(matches!(err, Error::VersionConflict { expected: 1, actual: 2, .. }), "{err:?}");
     assert_eq!(live(s, "main", 99).await, pairs(&[("A", 2)]));
     let err = commit(s, "nope", 0, &[]).await.unwrap_err();
     assert!(matches!(err, Error::NotFound(_)), "{err:?}");
 
     let commits = s.commits("main", None, 10).await.unwrap();
-    assert_eq!(
-        commits.iter().map(|c| c.version).collect::<Vec<_>>(),
-        [2, 1]
-    );
-    assert_eq!(
-        commits[0].changes,
-        [
-            change("A", ChangeKind::Modified),
-            change("B", ChangeKind::Deleted)
-        ]
-    );
-    assert_eq!(
-        (commits[0].author.as_deref(), commits[0].message.as_deref()),
-        (Some("tester"), Some("msg"))
-    );
-    assert_eq!(
-        commits[0].timestamp,
-        Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap()
-    );
+    assert_eq!(commits.iter().map(|c| c.version).collect::<Vec<_>>(), [2, 1]);
+    assert_eq!(commits[0].changes, [change("A", ChangeKind::Modified), change("B", ChangeKind::Deleted)]);
+    assert_eq!((commits[0].author.as_deref(), commits[0].message.as_deref()), (Some("tester"), Some("msg")));
+    assert_eq!(commits[0].timestamp, Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap());
     let older = s.commits("main", Some(2), 10).await.unwrap();
     assert_eq!(older.iter().map(|c| c.version).collect::<Vec<_>>(), [1]);
     assert_eq!(s.branches().await.unwrap()[0].head, 2);
@@ -184,35 +95,19 @@ async fn fork_reads_parent_up_to_fork_point(url: &str) {
     let store = connect(url).await.unwrap();
     let s = store.as_ref();
     branch(s, "main", None, None).await;
-    commit(
-        s,
-        "main",
-        0,
-        &[row("A", 1, Some("{}")), row("B", 1, Some("{}"))],
-    )
-    .await
-    .unwrap();
-    commit(s, "main", 1, &[row("C", 1, Some("{}"))])
-        .await
-        .unwrap();
+    commit(s, "main", 0, &[row("A", 1, Some("{}")), row("B", 1, Some("{}"))]).await.unwrap();
+    commit(s, "main", 1, &[row("C", 1, Some("{}"))]).await.unwrap();
     branch(s, "dev", Some("main"), Some(1)).await;
-    commit(s, "main", 2, &[row("A", 2, Some("{}"))])
-        .await
-        .unwrap();
+    commit(s, "main", 2, &[row("A", 2, Some("{}"))]).await.unwrap();
 
     // The fork sees main as of version 1 only, and stores nothing itself.
     assert!(s.own_rows("dev", 0).await.unwrap().is_empty());
     assert_eq!(live(s, "dev", 0).await, pairs(&[("A", 1), ("B", 1)]));
-    commit(s, "dev", 0, &[row("B", 1, None), row("D", 1, Some("{}"))])
-        .await
-        .unwrap();
+    commit(s, "dev", 0, &[row("B", 1, None), row("D", 1, Some("{}"))]).await.unwrap();
     assert_eq!(live(s, "dev", 1).await, pairs(&[("A", 1), ("D", 1)]));
     // Time travel on both branches; main unaffected by the fork.
     assert_eq!(live(s, "dev", 0).await, pairs(&[("A", 1), ("B", 1)]));
-    assert_eq!(
-        live(s, "main", 3).await,
-        pairs(&[("A", 2), ("B", 1), ("C", 1)])
-    );
+    assert_eq!(live(s, "main", 3).await, pairs(&[("A", 2), ("B", 1), ("C", 1)]));
     assert_eq!(live(s, "main", 0).await, pairs(&[]));
     // A fork of a fork resolves through both ancestors.
     branch(s, "feat", Some("dev"), Some(1)).await;
@@ -224,39 +119,17 @@ async fn branch_admin(url: &str) {
     let s = store.as_ref();
     branch(s, "main", None, None).await;
     branch(s, "dev", Some("main"), Some(0)).await;
-    let dup = NewBranch {
-        name: "dev".into(),
-        parent: Some("main".into()),
-        forked_at: Some(0),
-        created_at: Utc::now(),
-    };
-    assert_eq!(
-        s.create_branch(&dup).await.unwrap_err().code(),
-        "ALREADY_EXISTS"
-    );
+    let dup = NewBranch { name: "dev".into(), parent: Some("main".into()), forked_at: Some(0), created_at: Utc::now() };
+    assert_eq!(s.create_branch(&dup).await.unwrap_err().code(), "ALREADY_EXISTS");
     match s.delete_branch("main").await.unwrap_err() {
         Error::InUse { dependents, .. } => assert_eq!(dependents, ["dev"]),
         other => panic!("unexpected {other:?}"),
     }
     s.set_protected("dev", true).await.unwrap();
-    let names: Vec<_> = s
-        .branches()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|b| (b.name, b.protected))
-        .collect();
-    assert_eq!(
-        names,
-        [("dev".to_string(), true), ("main".to_string(), false)]
-    );
-    assert_eq!(
-        s.set_protected("nope", true).await.unwrap_err().code(),
-        "NOT_FOUND"
-    );
-    commit(s, "dev", 0, &[row("X", 1, Some("{}"))])
-        .await
-        .unwrap();
+    let names: Vec<_> = s.branches().await.unwrap().into_iter().map(|b| (b.name, b.protected)).collect();
+    assert_eq!(names, [("dev".to_string(), true), ("main".to_string(), false)]);
+    assert_eq!(s.set_protected("nope", true).await.unwrap_err().code(), "NOT_FOUND");
+    commit(s, "dev", 0, &[row("X", 1, Some("{}"))]).await.unwrap();
     s.delete_branch("dev").await.unwrap();
     assert_eq!(s.branches().await.unwrap().len(), 1);
     assert!(s.own_rows("dev", 99).await.unwrap().is_empty());
@@ -270,15 +143,9 @@ async fn concurrent_appends_one_wins(url: &str) {
     let tasks: Vec<_> = (0..10)
         .map(|i| {
             let store = store.clone();
-            tokio::spawn(async move {
-                commit(
-                    store.as_ref(),
-                    "main",
-                    0,
-                    &[row(&format!("T{i}"), 1, Some("{}"))],
-                )
-                .await
-            })
+            tokio::spawn(
+                async move { commit(store.as_ref(), "main", 0, &[row(&format!("T{i}"), 1, Some("{}"))]).await },
+            )
         })
         .collect();
     let mut wins = 0;
@@ -288,11 +155,7 @@ async fn concurrent_appends_one_wins(url: &str) {
                 assert_eq!(v, 1);
                 wins += 1;
             }
-            Err(Error::VersionConflict {
-                expected: 0,
-                actual: 1,
-                ..
-            }) => {}
+            Err(Error::VersionConflict { expected: 0, actual: 1, .. }) => {}
             Err(other) => panic!("unexpected {other:?}"),
         }
     }
@@ -310,18 +173,11 @@ async fn engine_state_survives_restart(url: &str) {
         json!({}),
     )
     .await;
-    app.ok(
-        r#"mutation { createBranch(name: "dev") { name } }"#,
-        json!({}),
-    )
-    .await;
+    app.ok(r#"mutation { createBranch(name: "dev") { name } }"#, json!({})).await;
     let q = r#"{ branches { name version forkedAt } branch { version objectType(apiName: "Employee") { version description }
                  stats { objectTypes interfaces linkTypes edges } } }"#;
     let before = app.ok(q, json!({})).await;
-    assert_eq!(
-        before["branch"]["objectType"],
-        json!({ "version": 2, "description": "changed" })
-    );
+    assert_eq!(before["branch"]["objectType"], json!({ "version": 2, "description": "changed" }));
     let after = app.reopen().await.ok(q, json!({})).await;
     assert_eq!(before, after);
 }
@@ -329,31 +185,16 @@ async fn engine_state_survives_restart(url: &str) {
 static PG_DBS: AtomicUsize = AtomicUsize::new(0);
 
 /// A fresh PostgreSQL database per test, dropped afterwards.
-async fn with_postgres<F: std::future::Future<Output = ()>>(
-    test: &str,
-    case: impl FnOnce(String) -> F,
-) {
+async fn with_postgres<F: std::future::Future<Output = ()>>(test: &str, case: impl FnOnce(String) -> F) {
     let Some(admin) = postgres_url(test) else {
         return;
     };
-    let name = format!(
-        "ontograph_t_{}_{}",
-        std::process::id(),
-        PG_DBS.fetch_add(1, Ordering::SeqCst)
-    );
-    let pool = sqlx::PgPool::connect(&admin)
-        .await
-        .expect("connect to ONTOGRAPH_TEST_POSTGRES_URL");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&pool)
-        .await
-        .unwrap();
+    let name = format!("ontograph_t_{}_{}", std::process::id(), PG_DBS.fetch_add(1, Ordering::SeqCst));
+    let pool = sqlx::PgPool::connect(&admin).await.expect("connect to ONTOGRAPH_TEST_POSTGRES_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
     let (base, _) = admin.rsplit_once('/').expect("URL has a database path");
     case(format!("{base}/{name}")).await;
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&pool).await.unwrap();
 }
 
 macro_rules! conformance {

@@ -10,20 +10,23 @@ CREATE TABLE branches (
     created_at  TIMESTAMPTZ NOT NULL
 );
 
--- The commit log, also the audit log. `changes` is a JSON array of
--- { entityKind, id, change, fields }.
+-- The commit log, also the audit log. What a commit changed is in
+-- entity_versions (one row per entity it touched), so even a commit of
+-- millions of entities is rows, not one giant value.
 CREATE TABLE commits (
     branch      TEXT NOT NULL REFERENCES branches(name),
     version     BIGINT NOT NULL,
     author      TEXT,
     message     TEXT,
     created_at  TIMESTAMPTZ NOT NULL,
-    changes     JSONB NOT NULL,
+    change_count BIGINT NOT NULL,
     PRIMARY KEY (branch, version)
 );
 
 -- One row per entity per commit that touched it. body NULL = deleted.
--- `version` is the entity's optimistic-lock version after that commit.
+-- `version` is the entity's optimistic-lock version after that commit;
+-- `change` is ADDED | MODIFIED | DELETED and `fields` a JSON array of the
+-- top-level fields a modification changed.
 CREATE TABLE entity_versions (
     branch          TEXT NOT NULL REFERENCES branches(name),
     kind            TEXT NOT NULL,
@@ -31,5 +34,10 @@ CREATE TABLE entity_versions (
     commit_version  BIGINT NOT NULL,
     version         BIGINT NOT NULL,
     body            JSONB,
+    change          TEXT NOT NULL,
+    fields          TEXT NOT NULL,
     PRIMARY KEY (branch, kind, id, commit_version)
 );
+
+-- What one commit changed (commit history pages read it by version range).
+CREATE INDEX entity_versions_by_commit ON entity_versions (branch, commit_version);

@@ -74,6 +74,7 @@ pub struct Branch(pub BranchView);
 /// query sees the same consistent state even while commits land.
 #[Object]
 impl Branch {
+    /// Unique name of the branch, e.g. `main`.
     async fn name(&self) -> &str {
         &self.0.meta.name
     }
@@ -98,6 +99,7 @@ impl Branch {
     async fn historical(&self) -> bool {
         self.0.at.is_some()
     }
+    /// When the branch was created (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.meta.created_at
     }
@@ -235,8 +237,11 @@ impl Branch {
 /// Sizes of one branch state.
 #[derive(SimpleObject)]
 pub struct BranchStats {
+    /// Number of object types.
     object_types: usize,
+    /// Number of interfaces.
     interfaces: usize,
+    /// Number of link types.
     link_types: usize,
     /// Edges of the graph: extends, implements, references and link types.
     edges: usize,

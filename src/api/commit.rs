@@ -13,6 +13,7 @@ pub struct Commit(pub CommitRecord);
 /// One durable change to a branch: the unit of history and of audit.
 #[Object]
 impl Commit {
+    /// Name of the branch the commit was made on.
     async fn branch(&self) -> &str {
         &self.0.branch
     }
@@ -20,9 +21,11 @@ impl Commit {
     async fn version(&self) -> i64 {
         self.0.version
     }
+    /// Who made it (the `X-Ontograph-Author` request header); null when not sent.
     async fn author(&self) -> Option<&str> {
         self.0.author.as_deref()
     }
+    /// The `message` given to the mutation; null when none.
     async fn message(&self) -> Option<&str> {
         self.0.message.as_deref()
     }
@@ -42,6 +45,7 @@ pub struct EntityChange(pub model::EntityChange);
 /// What one commit did to one entity.
 #[Object]
 impl EntityChange {
+    /// Kind of the entity; tells how to read `id`.
     async fn entity_kind(&self) -> EntityKind {
         self.0.entity_kind.into()
     }
@@ -49,6 +53,7 @@ impl EntityChange {
     async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
+    /// Whether the entity was added, modified or deleted.
     async fn change(&self) -> ChangeKind {
         self.0.change.into()
     }

@@ -14,10 +14,10 @@ use crate::model::{self, Ontology};
     name = "OntologyNode",
     field(name = "api_name", ty = "ID", desc = "Identity on its branch; unique across object types and interfaces."),
     field(name = "display_name", ty = "&str", desc = "Human-readable name."),
-    field(name = "description", ty = "Option<&str>"),
+    field(name = "description", ty = "Option<&str>", desc = "Free-text description; null when none."),
     field(name = "kind", ty = "NodeKind", desc = "OBJECT_TYPE or INTERFACE."),
     field(name = "version", ty = "i64", desc = "Optimistic-lock version: 1 on creation, +1 per change."),
-    field(name = "properties", ty = "Vec<Property>"),
+    field(name = "properties", ty = "Vec<Property>", desc = "Properties declared on this node (not inherited ones)."),
     field(name = "referenced_by", ty = "Vec<ID>", desc = "Ids of the entities that reference this node.")
 )]
 pub enum OntologyNode {
@@ -61,12 +61,15 @@ impl ObjectType {
     async fn api_name(&self) -> ID {
         ID(self.inner.api_name.clone())
     }
+    /// Human-readable name; defaults to the apiName.
     async fn display_name(&self) -> &str {
         &self.inner.display_name
     }
+    /// Free-text description; null when none.
     async fn description(&self) -> Option<&str> {
         self.inner.description.as_deref()
     }
+    /// Lifecycle status: ACTIVE (the default), EXPERIMENTAL or DEPRECATED.
     async fn status(&self) -> Status {
         self.inner.status.into()
     }
@@ -79,6 +82,7 @@ impl ObjectType {
     async fn version(&self) -> i64 {
         self.inner.version
     }
+    /// Properties declared on this object type itself (not inherited ones), in order.
     async fn properties(&self) -> Vec<Property> {
         self.inner.properties.iter().cloned().map(Property).collect()
     }
@@ -146,9 +150,11 @@ impl InterfaceType {
     async fn api_name(&self) -> ID {
         ID(self.inner.api_name.clone())
     }
+    /// Human-readable name; defaults to the apiName.
     async fn display_name(&self) -> &str {
         &self.inner.display_name
     }
+    /// Free-text description; null when none.
     async fn description(&self) -> Option<&str> {
         self.inner.description.as_deref()
     }
@@ -164,6 +170,7 @@ impl InterfaceType {
     async fn extends(&self) -> Vec<ID> {
         ids(&self.inner.extends)
     }
+    /// Properties declared on this interface itself (not inherited ones), in order.
     async fn properties(&self) -> Vec<Property> {
         self.inner.properties.iter().cloned().map(Property).collect()
     }
@@ -205,23 +212,29 @@ impl LinkType {
     async fn target(&self) -> ID {
         ID(self.inner.target.clone())
     }
+    /// The source object type itself (resolved from `source`).
     async fn source_type(&self) -> Option<ObjectType> {
         let o = &self.ontology;
         o.object_type(&self.inner.source).map(|t| ObjectType::new(t.clone(), o.clone()))
     }
+    /// The target object type itself (resolved from `target`).
     async fn target_type(&self) -> Option<ObjectType> {
         let o = &self.ontology;
         o.object_type(&self.inner.target).map(|t| ObjectType::new(t.clone(), o.clone()))
     }
+    /// How many objects each end relates, e.g. MANY_TO_ONE: many source objects to one target object.
     async fn cardinality(&self) -> Cardinality {
         self.inner.cardinality.into()
     }
+    /// Human-readable name; defaults to the apiName.
     async fn display_name(&self) -> &str {
         &self.inner.display_name
     }
+    /// Free-text description; null when none.
     async fn description(&self) -> Option<&str> {
         self.inner.description.as_deref()
     }
+    /// Lifecycle status: ACTIVE (the default), EXPERIMENTAL or DEPRECATED.
     async fn status(&self) -> Status {
         self.inner.status.into()
     }
@@ -245,6 +258,7 @@ impl Property {
     async fn display_name(&self) -> &str {
         self.0.display_name.as_deref().unwrap_or(&self.0.api_name)
     }
+    /// Type of the values; for REFERENCE, `target` names the referenced object type.
     async fn data_type(&self) -> DataType {
         self.0.data_type.into()
     }
@@ -252,9 +266,11 @@ impl Property {
     async fn target(&self) -> Option<ID> {
         self.0.target.clone().map(ID)
     }
+    /// Whether a value is mandatory (every object must have one).
     async fn required(&self) -> bool {
         self.0.required
     }
+    /// Whether values must be distinct (no two objects share one).
     async fn unique(&self) -> bool {
         self.0.unique
     }
@@ -262,6 +278,7 @@ impl Property {
     async fn array(&self) -> bool {
         self.0.array
     }
+    /// Free-text description; null when none.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }

@@ -10,16 +10,22 @@ use crate::model::{self, Change};
 pub struct PropertyInput {
     /// Unique within its owner: `^[A-Za-z][A-Za-z0-9_]*$`.
     api_name: String,
+    /// Human-readable name; defaults to the apiName.
     display_name: Option<String>,
+    /// Type of the values; REFERENCE also needs `target`.
     data_type: DataType,
     /// Required for REFERENCE properties (an object type), forbidden otherwise.
     target: Option<ID>,
+    /// Whether a value is mandatory (every object must have one); default false.
     #[graphql(default)]
     required: bool,
+    /// Whether values must be distinct (no two objects share one); default false.
     #[graphql(default)]
     unique: bool,
+    /// Whether the property holds a list of values; default false.
     #[graphql(default)]
     array: bool,
+    /// Free-text description.
     description: Option<String>,
 }
 
@@ -62,9 +68,12 @@ pub struct ObjectTypeInput {
     api_name: ID,
     /// Defaults to the apiName.
     display_name: Option<String>,
+    /// Free-text description.
     description: Option<String>,
+    /// Lifecycle status; default ACTIVE.
     #[graphql(default_with = "Status::Active")]
     status: Status,
+    /// Its properties; apiNames unique within the object type. Default none.
     #[graphql(default)]
     properties: Vec<PropertyInput>,
     /// Parent object types (apiNames).
@@ -94,12 +103,17 @@ impl From<ObjectTypeInput> for model::ObjectType {
 /// (properties, extends, implements) are replaced whole.
 #[derive(InputObject, Default)]
 pub struct ObjectTypePatch {
+    /// New human-readable name.
     display_name: Option<String>,
     /// `null` clears the description.
     description: MaybeUndefined<String>,
+    /// New lifecycle status.
     status: Option<Status>,
+    /// Replaces the whole property list.
     properties: Option<Vec<PropertyInput>>,
+    /// Replaces the parent object types (apiNames).
     extends: Option<Vec<ID>>,
+    /// Replaces the implemented interfaces (apiNames).
     implements: Option<Vec<ID>>,
 }
 
@@ -123,10 +137,12 @@ pub struct InterfaceInput {
     api_name: ID,
     /// Defaults to the apiName.
     display_name: Option<String>,
+    /// Free-text description.
     description: Option<String>,
     /// Parent interfaces (apiNames).
     #[graphql(default)]
     extends: Vec<ID>,
+    /// Its properties; apiNames unique within the interface. Default none.
     #[graphql(default)]
     properties: Vec<PropertyInput>,
 }
@@ -147,10 +163,13 @@ impl From<InterfaceInput> for model::Interface {
 /// Changes to an interface; omitted fields stay as they are.
 #[derive(InputObject, Default)]
 pub struct InterfacePatch {
+    /// New human-readable name.
     display_name: Option<String>,
     /// `null` clears the description.
     description: MaybeUndefined<String>,
+    /// Replaces the whole property list.
     properties: Option<Vec<PropertyInput>>,
+    /// Replaces the parent interfaces (apiNames).
     extends: Option<Vec<ID>>,
 }
 
@@ -174,11 +193,14 @@ pub struct LinkTypeInput {
     source: ID,
     /// Target object type (apiName).
     target: ID,
+    /// How many objects each end relates; default MANY_TO_ONE.
     #[graphql(default_with = "Cardinality::ManyToOne")]
     cardinality: Cardinality,
     /// Defaults to the apiName.
     display_name: Option<String>,
+    /// Free-text description.
     description: Option<String>,
+    /// Lifecycle status; default ACTIVE.
     #[graphql(default_with = "Status::Active")]
     status: Status,
 }
@@ -202,10 +224,13 @@ impl From<LinkTypeInput> for model::LinkType {
 /// and cannot change: delete and create instead.
 #[derive(InputObject, Default)]
 pub struct LinkTypePatch {
+    /// New cardinality.
     cardinality: Option<Cardinality>,
+    /// New human-readable name.
     display_name: Option<String>,
     /// `null` clears the description.
     description: MaybeUndefined<String>,
+    /// New lifecycle status.
     status: Option<Status>,
 }
 
@@ -223,31 +248,42 @@ impl From<LinkTypePatch> for model::LinkTypePatch {
 /// Update of an object type inside a batch `commit`.
 #[derive(InputObject)]
 pub struct UpdateObjectTypeChange {
+    /// The object type to update (apiName).
     api_name: ID,
+    /// The entity `version` you last read; a mismatch fails the whole commit with VERSION_CONFLICT.
     expected_version: i64,
+    /// The changes; omitted fields stay as they are.
     patch: ObjectTypePatch,
 }
 
 /// Update of an interface inside a batch `commit`.
 #[derive(InputObject)]
 pub struct UpdateInterfaceChange {
+    /// The interface to update (apiName).
     api_name: ID,
+    /// The entity `version` you last read; a mismatch fails the whole commit with VERSION_CONFLICT.
     expected_version: i64,
+    /// The changes; omitted fields stay as they are.
     patch: InterfacePatch,
 }
 
 /// Update of a link type inside a batch `commit`.
 #[derive(InputObject)]
 pub struct UpdateLinkTypeChange {
+    /// The link type to update: `"{source}.{apiName}.{target}"`.
     id: ID,
+    /// The entity `version` you last read; a mismatch fails the whole commit with VERSION_CONFLICT.
     expected_version: i64,
+    /// The changes; omitted fields stay as they are.
     patch: LinkTypePatch,
 }
 
 /// Deletion of an object type or interface inside a batch `commit`.
 #[derive(InputObject)]
 pub struct DeleteNodeChange {
+    /// The object type or interface to delete (apiName).
     api_name: ID,
+    /// The entity `version` you last read; a mismatch fails the whole commit with VERSION_CONFLICT.
     expected_version: i64,
     /// Also delete dependent link types and remove references to the node.
     #[graphql(default)]
@@ -257,21 +293,32 @@ pub struct DeleteNodeChange {
 /// Deletion of a link type inside a batch `commit`.
 #[derive(InputObject)]
 pub struct DeleteLinkTypeChange {
+    /// The link type to delete: `"{source}.{apiName}.{target}"`.
     id: ID,
+    /// The entity `version` you last read; a mismatch fails the whole commit with VERSION_CONFLICT.
     expected_version: i64,
 }
 
 /// One change of a batch `commit`: exactly one of the fields.
 #[derive(OneofObject)]
 pub enum ChangeInput {
+    /// Create an object type.
     CreateObjectType(ObjectTypeInput),
+    /// Update an object type, guarded by its `expectedVersion`.
     UpdateObjectType(UpdateObjectTypeChange),
+    /// Delete an object type (`cascade` to delete its dependents too).
     DeleteObjectType(DeleteNodeChange),
+    /// Create an interface.
     CreateInterface(InterfaceInput),
+    /// Update an interface, guarded by its `expectedVersion`.
     UpdateInterface(UpdateInterfaceChange),
+    /// Delete an interface (`cascade` to remove references to it too).
     DeleteInterface(DeleteNodeChange),
+    /// Create a link type.
     CreateLinkType(LinkTypeInput),
+    /// Update a link type, guarded by its `expectedVersion`.
     UpdateLinkType(UpdateLinkTypeChange),
+    /// Delete a link type.
     DeleteLinkType(DeleteLinkTypeChange),
 }
 

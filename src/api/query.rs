@@ -44,6 +44,7 @@ impl QueryRoot {
 pub struct ServerInfo {
     /// ontograph's build version.
     version: &'static str,
+    /// Server-side bounds on requests, e.g. the largest page size.
     limits: Limits,
 }
 

@@ -9,6 +9,7 @@ use crate::engine::Engine;
 
 pub struct SubscriptionRoot;
 
+/// Live updates, over graphql-transport-ws at `/graphql/ws`.
 #[Subscription]
 impl SubscriptionRoot {
     /// Every commit after it is durable, in commit order; only those of

@@ -39,7 +39,8 @@ pub fn build_schema(engine: Engine) -> OntographSchema {
     builder().data(engine).finish()
 }
 
-/// The SDL of the schema (what `schema/ontograph.graphql` holds).
+/// The SDL of the schema (what `schema/ontograph.graphql` holds), with
+/// `@specifiedBy` on scalars as live introspection reports it.
 pub fn sdl() -> String {
-    builder().finish().sdl()
+    builder().finish().sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }

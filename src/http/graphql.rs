@@ -63,15 +63,30 @@ pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Result<
             Err(_) => return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "body is not UTF-8"),
         }
     } else {
-        match serde_json::from_slice::<BatchRequest>(&body) {
+        match parse_json_request(&body) {
             Ok(b) => b,
-            Err(e) => {
-                let msg = format!("invalid GraphQL request body: {e}");
-                return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", msg);
-            }
+            Err(msg) => return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", msg),
         }
     };
     execute(&app, &headers, batch).await
+}
+
+/// A JSON body must be a request object with a string `query` (or a
+/// non-empty array of them). Checked before deserializing because
+/// async-graphql's `Request` would default a missing query to "".
+fn parse_json_request(body: &[u8]) -> Result<BatchRequest, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("invalid GraphQL request body: {e}"))?;
+    let is_request = |v: &serde_json::Value| v.get("query").is_some_and(|q| q.is_string());
+    let ok = match &value {
+        serde_json::Value::Object(_) => is_request(&value),
+        serde_json::Value::Array(items) => !items.is_empty() && items.iter().all(is_request),
+        _ => false,
+    };
+    if !ok {
+        return Err("a GraphQL request is a JSON object with a string \"query\" (or a non-empty array of them)".into());
+    }
+    serde_json::from_value(value).map_err(|e| format!("invalid GraphQL request body: {e}"))
 }
 
 /// Last line of defence: a panic anywhere becomes a generic GraphQL error

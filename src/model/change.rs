@@ -317,15 +317,15 @@ impl<'a> Tx<'a> {
                 Some(e) => {
                     for r in e.references() {
                         let found = match r.kind {
-                            EntityKind::ObjectType => self.next.object_type(&r.target).is_some(),
-                            _ => self.next.interface(&r.target).is_some(),
+                            EntityKind::ObjectType => self.next.object_type(r.target).is_some(),
+                            _ => self.next.interface(r.target).is_some(),
                         };
                         if !found {
                             let (want, other) = match r.kind {
                                 EntityKind::ObjectType => ("object type", "an interface"),
                                 _ => ("interface", "an object type"),
                             };
-                            let problem = match self.next.node(&r.target) {
+                            let problem = match self.next.node(r.target) {
                                 Some(_) => {
                                     format!("{} is {other}, not {}", r.target, article(want))
                                 }
@@ -333,7 +333,7 @@ impl<'a> Tx<'a> {
                             };
                             return Err(Error::BadUserInput {
                                 message: format!("{id}: {}: {problem}", r.field),
-                                field: Some(r.field),
+                                field: Some(r.field.to_string()),
                             });
                         }
                     }

@@ -12,5 +12,5 @@ mod tests;
 
 pub use change::{Applied, Change, ChangeKind, EntityChange, InterfacePatch, LinkTypePatch, ObjectTypePatch};
 pub use document::{demo, Document, DocumentRef};
-pub use ontology::{Entity, Name, Ontology, Reference};
+pub use ontology::{Entity, Name, Ontology, RefField, Reference};
 pub use types::*;

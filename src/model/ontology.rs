@@ -92,36 +92,34 @@ impl Entity {
         })
     }
 
-    /// apiNames this entity refers to, with the relation and the kind of
-    /// node each must be, and the input field that names it.
-    pub fn references(&self) -> Vec<Reference> {
+    /// apiNames this entity refers to, with the kind of node each must
+    /// be and the input field that names it. Allocation-light: this runs
+    /// for every entity on load.
+    pub fn references<'a>(&'a self) -> Vec<Reference<'a>> {
         let mut out = Vec::new();
-        let props = |out: &mut Vec<Reference>, props: &[Property]| {
+        let props = |out: &mut Vec<Reference<'a>>, props: &'a [Property]| {
             for (i, p) in props.iter().enumerate() {
                 if let (DataType::Reference, Some(t)) = (p.data_type, &p.target) {
-                    out.push(Reference::new(t, EntityKind::ObjectType, format!("properties[{i}].target")));
+                    out.push(Reference { target: t, kind: EntityKind::ObjectType, field: RefField::PropertyTarget(i) });
                 }
             }
         };
+        let list = |out: &mut Vec<Reference<'a>>, names: &'a [String], kind, field: fn(usize) -> RefField| {
+            out.extend(names.iter().enumerate().map(|(i, n)| Reference { target: n, kind, field: field(i) }));
+        };
         match self {
             Entity::ObjectType(o) => {
-                for (i, e) in o.extends.iter().enumerate() {
-                    out.push(Reference::new(e, EntityKind::ObjectType, format!("extends[{i}]")));
-                }
-                for (i, e) in o.implements.iter().enumerate() {
-                    out.push(Reference::new(e, EntityKind::Interface, format!("implements[{i}]")));
-                }
+                list(&mut out, &o.extends, EntityKind::ObjectType, RefField::Extends);
+                list(&mut out, &o.implements, EntityKind::Interface, RefField::Implements);
                 props(&mut out, &o.properties);
             }
             Entity::Interface(it) => {
-                for (i, e) in it.extends.iter().enumerate() {
-                    out.push(Reference::new(e, EntityKind::Interface, format!("extends[{i}]")));
-                }
+                list(&mut out, &it.extends, EntityKind::Interface, RefField::Extends);
                 props(&mut out, &it.properties);
             }
             Entity::LinkType(l) => {
-                out.push(Reference::new(&l.source, EntityKind::ObjectType, "source".into()));
-                out.push(Reference::new(&l.target, EntityKind::ObjectType, "target".into()));
+                out.push(Reference { target: &l.source, kind: EntityKind::ObjectType, field: RefField::Source });
+                out.push(Reference { target: &l.target, kind: EntityKind::ObjectType, field: RefField::Target });
             }
         }
         out
@@ -129,16 +127,32 @@ impl Entity {
 }
 
 /// One outgoing reference of an entity.
-#[derive(Debug, Clone)]
-pub struct Reference {
-    pub target: String,
+#[derive(Debug, Clone, Copy)]
+pub struct Reference<'a> {
+    pub target: &'a str,
     pub kind: EntityKind,
-    pub field: String,
+    pub field: RefField,
 }
 
-impl Reference {
-    fn new(target: &str, kind: EntityKind, field: String) -> Self {
-        Reference { target: target.to_owned(), kind, field }
+/// The input field a reference comes from, e.g. `properties[2].target`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefField {
+    Extends(usize),
+    Implements(usize),
+    PropertyTarget(usize),
+    Source,
+    Target,
+}
+
+impl std::fmt::Display for RefField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RefField::Extends(i) => write!(f, "extends[{i}]"),
+            RefField::Implements(i) => write!(f, "implements[{i}]"),
+            RefField::PropertyTarget(i) => write!(f, "properties[{i}].target"),
+            RefField::Source => f.write_str("source"),
+            RefField::Target => f.write_str("target"),
+        }
     }
 }
 
@@ -221,7 +235,8 @@ impl Ontology {
             self.unindex(&id, &old);
         }
         for r in entity.references() {
-            self.referrers.insert((Arc::from(r.target), id.clone()));
+            let target = self.intern(r.target);
+            self.referrers.insert((target, id.clone()));
         }
         match entity {
             Entity::ObjectType(o) => {
@@ -252,6 +267,14 @@ impl Ontology {
             }
         }
         Some(old)
+    }
+
+    /// The shared `Name` of a node when it exists (most references point
+    /// at existing nodes), so the referrer index holds no extra copies.
+    fn intern(&self, name: &str) -> Name {
+        let key = self.object_types.get_key_value(name).map(|(k, _)| k);
+        let key = key.or_else(|| self.interfaces.get_key_value(name).map(|(k, _)| k));
+        key.map_or_else(|| Arc::from(name), Name::clone)
     }
 
     fn unindex(&mut self, id: &Name, old: &Entity) {

@@ -9,7 +9,7 @@ use crate::model::EntityKind;
 /// The live entity rows of `branch` as of its commit `at`: the root
 /// ancestor's rows up to the fork point, overlaid level by level with each
 /// descendant's own rows (a deletion hides the ancestor's row). Rows come
-/// back in (kind, id) order.
+/// back ordered by (kind name, id), as the stores list them.
 pub async fn load_rows(store: &dyn Store, branches: &[BranchRecord], branch: &str, at: i64) -> Result<Vec<EntityRow>> {
     let by_name: HashMap<&str, &BranchRecord> = branches.iter().map(|b| (b.name.as_str(), b)).collect();
     let mut levels = Vec::new();
@@ -21,6 +21,12 @@ pub async fn load_rows(store: &dyn Store, branches: &[BranchRecord], branch: &st
             (Some(p), Some(f)) if levels.len() <= branches.len() => (name, upto) = (p.as_str(), f),
             _ => break,
         }
+    }
+    if let [(name, upto)] = levels[..] {
+        // A root branch: its own rows are the state (no overlay to build).
+        let mut rows = store.own_rows(name, upto).await?;
+        rows.retain(|r| r.body.is_some());
+        return Ok(rows);
     }
     let mut state: HashMap<(EntityKind, String), EntityRow> = HashMap::new();
     for (name, upto) in levels.into_iter().rev() {
@@ -34,6 +40,6 @@ pub async fn load_rows(store: &dyn Store, branches: &[BranchRecord], branch: &st
         }
     }
     let mut rows: Vec<EntityRow> = state.into_values().collect();
-    rows.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
+    rows.sort_by(|a, b| (a.kind.as_str(), &a.id).cmp(&(b.kind.as_str(), &b.id)));
     Ok(rows)
 }

@@ -1,1 +1,240 @@
+//! The real binary killed mid-write: after SIGKILL and a restart on the
+//! same database every acknowledged write is there, history is gapless and
+//! no commit is partially applied. SIGTERM shuts down cleanly (exit 0).
 
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
+
+use crate::helpers::CREATE_OT;
+
+/// Upper bound on writes in the crash test (one page of `objectTypes`).
+const MAX_WRITES: usize = 900;
+/// Writes acknowledged before the kill is armed.
+const MIN_ACKS: usize = 5;
+
+/// A running `ontograph` process; killed (SIGKILL) when dropped, so a
+/// failing test never leaves it behind.
+struct Proc {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+impl Proc {
+    /// Start the binary on `db` (port 0, JSON logs) and wait for the
+    /// `listening` line to learn the bound address.
+    async fn spawn(db: &str) -> Proc {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ontograph"))
+            .args(["--addr", "127.0.0.1:0", "--database-url", db, "--no-demo", "--log-format", "json"])
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn ontograph");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = oneshot::channel::<Result<SocketAddr, String>>();
+        // Reads stderr to the end (so the pipe never fills), reporting the
+        // address once, or everything seen when the process exits first.
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            let mut tx = Some(tx);
+            let mut seen = String::new();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if tx.is_none() {
+                    continue;
+                }
+                seen.push_str(&line);
+                seen.push('\n');
+                let Ok(log) = serde_json::from_str::<Value>(&line) else { continue };
+                let fields = &log["fields"];
+                let listening = fields["message"].as_str().is_some_and(|m| m.contains("listening"));
+                if let (true, Some(addr)) = (listening, fields["addr"].as_str()) {
+                    let addr = addr.parse().map_err(|e| format!("bad addr {addr:?}: {e}"));
+                    let _ = tx.take().unwrap().send(addr);
+                }
+            }
+            if let Some(tx) = tx {
+                let _ = tx.send(Err(format!("ontograph exited before listening; stderr:\n{seen}")));
+            }
+        });
+        let mut proc = Proc { child, addr: "0.0.0.0:0".parse().unwrap() };
+        proc.addr = match tokio::time::timeout(Duration::from_secs(60), rx).await {
+            Ok(Ok(Ok(addr))) => addr,
+            Ok(Ok(Err(e))) => panic!("{e}"),
+            Ok(Err(_)) => panic!("stderr reader vanished"),
+            Err(_) => panic!("ontograph did not log `listening` within 60 s"),
+        };
+        proc
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/graphql", self.addr)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id().expect("process still running")
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
+}
+
+/// POST a query; the response JSON, which must have no errors.
+async fn ok(client: &reqwest::Client, url: &str, query: &str, vars: Value) -> Value {
+    let res = client.post(url).json(&json!({ "query": query, "variables": vars })).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+    body["data"].clone()
+}
+
+fn db_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}", dir.path().join("og.db").display())
+}
+
+/// Sequential creates `T0, T1, …` until a request fails (the server died),
+/// `MAX_WRITES` or the deadline. Returns the acknowledged apiNames (HTTP
+/// 200, no errors), or an error for a response that was neither.
+async fn write_stream(url: String, acks: Arc<AtomicUsize>) -> Result<Vec<String>, String> {
+    let client = client();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut acked = Vec::new();
+    for i in 0..MAX_WRITES {
+        if Instant::now() > deadline {
+            break;
+        }
+        let name = format!("T{i}");
+        let body = json!({ "query": CREATE_OT, "variables": { "input": { "apiName": name } } });
+        let Ok(res) = client.post(&url).json(&body).send().await else { break };
+        let status = res.status();
+        let Ok(text) = res.text().await else { break };
+        let resp: Value = serde_json::from_str(&text).map_err(|e| format!("{name}: {status}: {e}: {text}"))?;
+        if status != 200 || resp.get("errors").is_some() || resp["data"]["createObjectType"]["apiName"] != name {
+            return Err(format!("{name}: unexpected response {status}: {resp}"));
+        }
+        acked.push(name);
+        acks.store(acked.len(), Ordering::SeqCst);
+    }
+    Ok(acked)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_write_loses_nothing_acknowledged_and_applies_nothing_partially() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(&dir);
+    let mut server = Proc::spawn(&db).await;
+
+    let acks = Arc::new(AtomicUsize::new(0));
+    let writer = tokio::spawn(write_stream(server.url(), acks.clone()));
+
+    // Let some writes land, then keep writing ~200 ms more and kill the
+    // process while a request is in flight.
+    let armed = Instant::now() + Duration::from_secs(30);
+    while acks.load(Ordering::SeqCst) < MIN_ACKS && Instant::now() < armed && !writer.is_finished() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(acks.load(Ordering::SeqCst) >= MIN_ACKS, "writes were not acknowledged in time");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!writer.is_finished(), "the writer stopped before the kill");
+    server.child.kill().await.expect("SIGKILL ontograph");
+
+    let acked = tokio::time::timeout(Duration::from_secs(30), writer)
+        .await
+        .expect("writer did not stop after the kill")
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(acked.len() >= MIN_ACKS && acked.len() < MAX_WRITES, "{} acks", acked.len());
+    drop(server);
+
+    // Restart on the same database.
+    let server = Proc::spawn(&db).await;
+    let q = r#"{ branch(name: "main") {
+        version
+        objectTypes(first: 1000) { totalCount edges { node { apiName version } } }
+        commits(first: 1000) { totalCount edges { node { version changes { entityKind id change } } } }
+    } }"#;
+    let data = ok(&client(), &server.url(), q, json!({})).await;
+    let branch = &data["branch"];
+    let version = branch["version"].as_i64().unwrap();
+    eprintln!("crash: {} acknowledged, branch version {version} after the restart", acked.len());
+
+    // Every acknowledged write is there, at version 1.
+    let types: Vec<&Value> = branch["objectTypes"]["edges"].as_array().unwrap().iter().map(|e| &e["node"]).collect();
+    let present: BTreeSet<&str> = types.iter().map(|n| n["apiName"].as_str().unwrap()).collect();
+    for name in &acked {
+        assert!(present.contains(name.as_str()), "acknowledged {name} is missing after the restart");
+    }
+    for node in &types {
+        assert_eq!(node["version"], 1, "{node}");
+    }
+    // At most the one in-flight write landed without its acknowledgement.
+    assert!(
+        (acked.len()..=acked.len() + 1).contains(&present.len()),
+        "{} acked, {} present",
+        acked.len(),
+        present.len()
+    );
+
+    // History: gapless 1..=version, one whole ADDED change per commit, in
+    // write order.
+    let commits: Vec<&Value> = branch["commits"]["edges"].as_array().unwrap().iter().map(|e| &e["node"]).collect();
+    assert_eq!(branch["commits"]["totalCount"].as_i64(), Some(version));
+    assert_eq!(commits.len() as i64, version);
+    let mut versions: Vec<i64> = commits.iter().map(|c| c["version"].as_i64().unwrap()).collect();
+    versions.sort_unstable();
+    assert_eq!(versions, (1..=version).collect::<Vec<_>>(), "versions are not gapless");
+    for commit in &commits {
+        let v = commit["version"].as_i64().unwrap();
+        let want = json!([{ "entityKind": "OBJECT_TYPE", "id": format!("T{}", v - 1), "change": "ADDED" }]);
+        assert_eq!(commit["changes"], want, "commit {v}");
+    }
+
+    // Nothing partially applied: one object type per commit.
+    assert_eq!(branch["objectTypes"]["totalCount"].as_i64(), Some(version));
+    assert_eq!(present.len() as i64, version);
+}
+
+#[tokio::test]
+async fn sigterm_exits_zero_and_keeps_acknowledged_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(&dir);
+    let mut server = Proc::spawn(&db).await;
+    let client = client();
+    ok(&client, &server.url(), CREATE_OT, json!({ "input": { "apiName": "BeforeTerm" } })).await;
+
+    let status = std::process::Command::new("kill").arg("-TERM").arg(server.pid().to_string()).status().unwrap();
+    assert!(status.success(), "kill -TERM failed");
+    let exit = tokio::time::timeout(Duration::from_secs(10), server.child.wait())
+        .await
+        .expect("ontograph did not exit within 10 s of SIGTERM")
+        .unwrap();
+    assert!(exit.success(), "exit status after SIGTERM: {exit}");
+    drop(server);
+
+    let server = Proc::spawn(&db).await;
+    let data = ok(
+        &client,
+        &server.url(),
+        r#"{ branch(name: "main") { version objectType(apiName: "BeforeTerm") { version } } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(data["branch"], json!({ "version": 1, "objectType": { "version": 1 } }));
+}

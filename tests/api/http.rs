@@ -1,1 +1,338 @@
+//! The real server on port 0 over real HTTP (reqwest): malformed and
+//! oversized requests, error codes and statuses, the side endpoints and
+//! the author header. Every error has `extensions.code`; nothing is a 500.
 
+use ontograph::config::ServeArgs;
+use ontograph::http::Server;
+use reqwest::{header, StatusCode};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+use crate::helpers::{code, CREATE_OT, UPDATE_OT};
+
+/// A running server over a fresh SQLite file, and a client for it.
+struct Live {
+    server: Server,
+    base: String,
+    client: reqwest::Client,
+    _dir: TempDir,
+}
+
+impl Live {
+    async fn start() -> Live {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("http.db").display());
+        let server = Server::start(ServeArgs::for_tests(&url)).await.unwrap();
+        let base = format!("http://{}", server.addr);
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .unwrap();
+        Live { server, base, client, _dir: dir }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// POST a raw body to `/graphql`; status and the body as JSON.
+    async fn post_raw(&self, body: impl Into<reqwest::Body>) -> (StatusCode, Value) {
+        let res = self
+            .client
+            .post(self.url("/graphql"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request failed");
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("non-JSON body ({status}): {e}: {text}"));
+        (status, body)
+    }
+
+    /// POST a GraphQL request; status and the full response.
+    async fn gql(&self, query: &str, vars: Value) -> (StatusCode, Value) {
+        self.post_raw(json!({ "query": query, "variables": vars }).to_string()).await
+    }
+
+    /// `data` of a request that must succeed with 200 and no errors.
+    async fn ok(&self, query: &str, vars: Value) -> Value {
+        let (status, body) = self.gql(query, vars).await;
+        assert_eq!(status, StatusCode::OK, "{body:#}");
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    /// The first error of a request that must fail with HTTP `status`.
+    async fn err(&self, status: StatusCode, query: &str, vars: Value) -> Value {
+        let (got, body) = self.gql(query, vars).await;
+        assert_eq!(got, status, "{body:#}");
+        assert!(body["errors"][0].is_object(), "expected an error: {body:#}");
+        body["errors"][0].clone()
+    }
+
+    /// The server still answers a trivial query.
+    async fn assert_alive(&self) {
+        let data = self.ok("{ __typename }", json!({})).await;
+        assert!(data["__typename"].is_string(), "{data:#}");
+    }
+
+    async fn main_version(&self) -> i64 {
+        self.ok(r#"{ branch(name: "main") { version } }"#, json!({})).await["branch"]["version"].as_i64().unwrap()
+    }
+
+    async fn create(&self, api_name: &str) -> Value {
+        self.ok(CREATE_OT, json!({ "input": { "apiName": api_name } })).await["createObjectType"].clone()
+    }
+
+    async fn stop(self) {
+        self.server.stop().await.unwrap();
+    }
+}
+
+fn assert_error(err: &Value, want: &str) {
+    assert_eq!(code(err), want, "{err:#}");
+    assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()), "no message: {err:#}");
+}
+
+#[tokio::test]
+async fn malformed_json_body_is_400_bad_user_input() {
+    let app = Live::start().await;
+    for body in [r#"{"query": "{ __typename }""#, "{query: 1}", "not json at all", ""] {
+        let (status, resp) = app.post_raw(body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body:?}: {resp:#}");
+        assert_error(&resp["errors"][0], "BAD_USER_INPUT");
+    }
+    // Invalid UTF-8 inside a JSON string.
+    let (status, resp) = app.post_raw(b"{\"query\": \"\xff\xfe\"}".to_vec()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{resp:#}");
+    assert_error(&resp["errors"][0], "BAD_USER_INPUT");
+    app.assert_alive().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn json_that_is_not_a_request_is_400_bad_user_input() {
+    let app = Live::start().await;
+    let mut wrong = Vec::new();
+    for body in ["[1,2]", "[]", r#"{"foo":1}"#, "{}", "42", "null", r#""{ __typename }""#, r#"{"query": 5}"#] {
+        let (status, resp) = app.post_raw(body).await;
+        let code = resp["errors"][0]["extensions"]["code"].as_str().map(str::to_owned);
+        if status != StatusCode::BAD_REQUEST || code.as_deref() != Some("BAD_USER_INPUT") {
+            wrong.push(format!("{body} -> {status} {resp}"));
+        }
+    }
+    assert!(wrong.is_empty(), "expected 400 BAD_USER_INPUT for:\n{}", wrong.join("\n"));
+    app.assert_alive().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn syntax_error_is_200_bad_user_input() {
+    let app = Live::start().await;
+    let err = app.err(StatusCode::OK, "{ branch(name: \"main\" { version }", json!({})).await;
+    assert_error(&err, "BAD_USER_INPUT");
+    app.assert_alive().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_field_is_200_bad_user_input() {
+    let app = Live::start().await;
+    let err = app.err(StatusCode::OK, r#"{ branch(name: "main") { noSuchField } }"#, json!({})).await;
+    assert_error(&err, "BAD_USER_INPUT");
+    assert!(err["message"].as_str().unwrap().contains("noSuchField"), "{err:#}");
+    app.assert_alive().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_argument_type_is_200_bad_user_input() {
+    let app = Live::start().await;
+    let err = app.err(StatusCode::OK, "{ branch(name: 5) { version } }", json!({})).await;
+    assert_error(&err, "BAD_USER_INPUT");
+    let err = app
+        .err(StatusCode::OK, r#"{ branch(name: "main") { objectTypes(first: "x") { totalCount } } }"#, json!({}))
+        .await;
+    assert_error(&err, "BAD_USER_INPUT");
+    app.assert_alive().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_variable_type_is_200_bad_user_input() {
+    let app = Live::start().await;
+    let q = "query($n: String!) { branch(name: $n) { version } }";
+    let err = app.err(StatusCode::OK, q, json!({ "n": 5 })).await;
+    assert_error(&err, "BAD_USER_INPUT");
+    let err = app.err(StatusCode::OK, q, json!({})).await;
+    assert_error(&err, "BAD_USER_INPUT");
+    let err = app.err(StatusCode::OK, CREATE_OT, json!({ "input": { "apiName": ["A"] } })).await;
+    assert_error(&err, "BAD_USER_INPUT");
+    app.assert_alive().await;
+    assert_eq!(app.main_version().await, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_branch_in_a_mutation_is_not_found() {
+    let app = Live::start().await;
+    let q = r#"mutation { createObjectType(branch: "nope", input: { apiName: "A" }) { apiName } }"#;
+    let err = app.err(StatusCode::OK, q, json!({})).await;
+    assert_error(&err, "NOT_FOUND");
+    app.assert_alive().await;
+    assert_eq!(app.main_version().await, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn update_of_an_unknown_api_name_is_not_found() {
+    let app = Live::start().await;
+    let vars = json!({ "name": "Nope", "v": 1, "input": { "displayName": "x" } });
+    let err = app.err(StatusCode::OK, UPDATE_OT, vars).await;
+    assert_error(&err, "NOT_FOUND");
+    app.assert_alive().await;
+    assert_eq!(app.main_version().await, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn query_for_an_unknown_branch_is_null_without_error() {
+    let app = Live::start().await;
+    let data = app.ok(r#"{ branch(name: "nope") { version } }"#, json!({})).await;
+    assert_eq!(data["branch"], Value::Null);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn megabyte_display_name_is_rejected_naming_the_field() {
+    let app = Live::start().await;
+    let huge = "x".repeat(1024 * 1024);
+    let err = app.err(StatusCode::OK, CREATE_OT, json!({ "input": { "apiName": "A", "displayName": huge } })).await;
+    assert_error(&err, "BAD_USER_INPUT");
+    let field = err["extensions"]["field"].as_str().unwrap_or_else(|| panic!("no field: {err:#}"));
+    assert!(field.ends_with("displayName"), "{field}");
+    assert!(err["message"].as_str().unwrap().len() < 10_000, "error echoes the input");
+    assert_eq!(app.main_version().await, 0);
+    let data = app.ok(r#"{ branch { objectType(apiName: "A") { apiName } } }"#, json!({})).await;
+    assert_eq!(data["branch"]["objectType"], Value::Null);
+    app.assert_alive().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn megabyte_api_name_is_rejected_naming_the_field() {
+    let app = Live::start().await;
+    let huge = "A".repeat(1024 * 1024);
+    let err = app.err(StatusCode::OK, CREATE_OT, json!({ "input": { "apiName": huge } })).await;
+    assert_error(&err, "BAD_USER_INPUT");
+    let field = err["extensions"]["field"].as_str().unwrap_or_else(|| panic!("no field: {err:#}"));
+    assert!(field.ends_with("apiName"), "{field}");
+    assert!(err["message"].as_str().unwrap().len() < 10_000, "error echoes the input");
+    assert_eq!(app.main_version().await, 0);
+    let data = app.ok("{ branch { objectTypes { totalCount } } }", json!({})).await;
+    assert_eq!(data["branch"]["objectTypes"]["totalCount"], 0);
+    app.assert_alive().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn body_over_the_limit_is_413_limit_exceeded() {
+    let app = Live::start().await;
+    // A syntactically valid request of 9 MiB (the default limit is 8 MiB).
+    let pad = "x".repeat(9 * 1024 * 1024);
+    let body = json!({ "query": "{ __typename }", "variables": { "pad": pad } }).to_string();
+    let (status, resp) = app.post_raw(body).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{resp:#}");
+    assert_error(&resp["errors"][0], "LIMIT_EXCEEDED");
+    app.assert_alive().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn stale_expected_version_is_version_conflict_and_changes_nothing() {
+    let app = Live::start().await;
+    assert_eq!(app.create("A").await["version"], 1);
+    let vars = json!({ "name": "A", "v": 1, "input": { "displayName": "First" } });
+    assert_eq!(app.ok(UPDATE_OT, vars).await["updateObjectType"]["version"], 2);
+    let before = app.main_version().await;
+
+    let vars = json!({ "name": "A", "v": 1, "input": { "displayName": "Stale" } });
+    let err = app.err(StatusCode::OK, UPDATE_OT, vars).await;
+    assert_error(&err, "VERSION_CONFLICT");
+    assert_eq!(err["extensions"]["expected"].as_i64(), Some(1), "{err:#}");
+    assert_eq!(err["extensions"]["actual"].as_i64(), Some(2), "{err:#}");
+
+    let data = app.ok(r#"{ branch { version objectType(apiName: "A") { displayName version } } }"#, json!({})).await;
+    assert_eq!(data["branch"]["version"].as_i64(), Some(before));
+    assert_eq!(data["branch"]["objectType"], json!({ "displayName": "First", "version": 2 }));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn get_graphql_with_a_query_string_works() {
+    let app = Live::start().await;
+    let res = app.client.get(app.url("/graphql?query=%7B__typename%7D")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert!(body.get("errors").is_none(), "{body:#}");
+    assert!(body["data"]["__typename"].is_string(), "{body:#}");
+
+    let res = app.client.get(app.url("/graphql")).query(&[("query", r#"{ branch(name: "main") { version } }"#)]);
+    let body: Value = res.send().await.unwrap().json().await.unwrap();
+    assert_eq!(body["data"]["branch"]["version"], 0, "{body:#}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn health_ready_and_graphiql_endpoints() {
+    let app = Live::start().await;
+    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let res = app.client.get(app.url("/graphiql")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let ct = res.headers()[header::CONTENT_TYPE].to_str().unwrap().to_owned();
+    assert!(ct.starts_with("text/html"), "{ct}");
+    assert!(res.text().await.unwrap().to_lowercase().contains("graphiql"));
+
+    let res = app.client.get(app.url("/")).send().await.unwrap();
+    assert!(res.status().is_redirection(), "{}", res.status());
+    assert_eq!(res.headers()[header::LOCATION], "/graphiql");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn author_header_is_recorded_on_the_commit() {
+    let app = Live::start().await;
+    let body = json!({ "query": CREATE_OT, "variables": { "input": { "apiName": "Authored" } } }).to_string();
+    let res = app
+        .client
+        .post(app.url("/graphql"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("x-ontograph-author", "alice@example.com")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let resp: Value = res.json().await.unwrap();
+    assert!(resp.get("errors").is_none(), "{resp:#}");
+    app.create("Anonymous").await;
+
+    let q = "{ branch { commits(first: 10) { edges { node { version author changes { id } } } } } }";
+    let data = app.ok(q, json!({})).await;
+    let commits: Vec<Value> =
+        data["branch"]["commits"]["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()).collect();
+    assert_eq!(commits.len(), 2, "{data:#}");
+    // Newest first.
+    assert_eq!(commits[0]["changes"][0]["id"], "Anonymous");
+    assert_eq!(commits[0]["author"], Value::Null);
+    assert_eq!(commits[1]["changes"][0]["id"], "Authored");
+    assert_eq!(commits[1]["author"], "alice@example.com");
+    app.stop().await;
+}

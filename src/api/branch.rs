@@ -104,14 +104,19 @@ impl Branch {
         self.0.meta.created_at
     }
     /// Counts of entities and graph edges in this state.
-    async fn stats(&self) -> BranchStats {
+    async fn stats(&self) -> async_graphql::Result<BranchStats> {
         let o = &self.0.state.ontology;
-        BranchStats {
+        // The first read of a state builds its graph: O(size), so off the
+        // async workers.
+        let state = self.0.state.clone();
+        let edges =
+            tokio::task::spawn_blocking(move || state.graph().edge_count()).await.map_err(Error::internal).gql()?;
+        Ok(BranchStats {
             object_types: o.object_type_count(),
             interfaces: o.interface_count(),
             link_types: o.link_type_count(),
-            edges: self.0.state.graph().edge_count(),
-        }
+            edges,
+        })
     }
 
     /// One object type by apiName, or null.

@@ -5,7 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use ontograph::cli::generate;
-use ontograph::graph::BranchGraph;
+use ontograph::graph::GraphIndex;
 use ontograph::model::{Change, Document, ObjectTypePatch, Ontology};
 
 fn ontology(n: usize) -> Ontology {
@@ -28,9 +28,7 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("fork (clone the state)", |b| b.iter(|| o.clone()));
     g.sample_size(10);
-    g.bench_function("build petgraph view", |b| {
-        b.iter_batched(|| (), |_| BranchGraph::build(&o), BatchSize::SmallInput)
-    });
+    g.bench_function("build graph index", |b| b.iter_batched(|| (), |_| GraphIndex::build(&o), BatchSize::SmallInput));
     g.finish();
 }
 

@@ -17,7 +17,7 @@ use tokio::sync::{broadcast, Mutex};
 pub use write::{CommitRequest, Committed, Progress};
 
 use crate::error::{Error, Result};
-use crate::graph::BranchGraph;
+use crate::graph::GraphIndex;
 use crate::model::{Entity, Ontology};
 use crate::store::{load_rows, BranchRecord, CommitRecord, EntityRow, Store};
 
@@ -29,7 +29,7 @@ pub struct BranchState {
     pub protected: bool,
     pub ontology: Arc<Ontology>,
     /// Built on first use, then shared by every reader of this state.
-    graph: OnceLock<Arc<BranchGraph>>,
+    graph: OnceLock<Arc<GraphIndex>>,
 }
 
 impl BranchState {
@@ -38,8 +38,8 @@ impl BranchState {
     }
 
     /// The petgraph view of this state (built once, O(nodes + edges)).
-    pub fn graph(&self) -> Arc<BranchGraph> {
-        self.graph.get_or_init(|| Arc::new(BranchGraph::build(&self.ontology))).clone()
+    pub fn graph(&self) -> Arc<GraphIndex> {
+        self.graph.get_or_init(|| Arc::new(GraphIndex::build(&self.ontology))).clone()
     }
 }
 

@@ -1,0 +1,168 @@
+//! `GraphIndex`: the compact, immutable graph of one ontology state.
+//! Node ids are positions in apiName order, relation ids positions in
+//! label order, so comparing ids compares names: sorting and tie-breaking
+//! never touch strings. Adjacency is CSR (offsets + one edge array per
+//! direction), sorted by (node, relation): a BFS reads contiguous memory.
+//! petgraph's `Csr` cannot hold parallel edges (one pair linked by two
+//! relations), which ontologies have everywhere, hence this type; it
+//! implements petgraph's visit traits (see `visit.rs`) so petgraph's
+//! algorithms run on it.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::model::{DataType, Name, Ontology};
+
+pub type NodeId = u32;
+pub type RelId = u32;
+
+pub const EXTENDS: &str = "extends";
+pub const IMPLEMENTS: &str = "implements";
+pub const REFERENCES: &str = "references";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NodeKind {
+    ObjectType,
+    Interface,
+}
+
+/// One adjacency entry: the node at the other end and the relation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Adj {
+    pub node: NodeId,
+    pub rel: RelId,
+}
+
+/// An edge as the ontology defines it (source → target).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EdgeRef {
+    pub source: NodeId,
+    pub target: NodeId,
+    pub rel: RelId,
+}
+
+pub struct GraphIndex {
+    names: Vec<Name>,
+    kinds: Vec<NodeKind>,
+    relations: Vec<Name>,
+    /// Which relations come from link types (the others are reserved).
+    link_relation: Vec<bool>,
+    out_start: Vec<u32>,
+    out: Vec<Adj>,
+    in_start: Vec<u32>,
+    inc: Vec<Adj>,
+}
+
+impl GraphIndex {
+    /// Build the index of one state: O((nodes + edges) log edges).
+    pub fn build(o: &Ontology) -> Self {
+        let mut nodes: Vec<(Name, NodeKind)> = Vec::with_capacity(o.object_type_count() + o.interface_count());
+        nodes.extend(o.object_types_after(None).map(|t| (Name::from(t.api_name.as_str()), NodeKind::ObjectType)));
+        nodes.extend(o.interfaces_after(None).map(|i| (Name::from(i.api_name.as_str()), NodeKind::Interface)));
+        nodes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let (names, kinds): (Vec<Name>, Vec<NodeKind>) = nodes.into_iter().unzip();
+        let id: HashMap<&str, NodeId> = names.iter().enumerate().map(|(i, n)| (&**n, i as NodeId)).collect();
+
+        let link_labels: HashSet<&str> = o.link_types_after(None).map(|l| l.api_name.as_str()).collect();
+        let mut labels: Vec<&str> = link_labels.iter().copied().chain([EXTENDS, IMPLEMENTS, REFERENCES]).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        let rel: HashMap<&str, RelId> = labels.iter().enumerate().map(|(i, l)| (*l, i as RelId)).collect();
+        let link_relation = labels.iter().map(|l| link_labels.contains(l)).collect();
+
+        let mut edges: Vec<EdgeRef> = Vec::with_capacity(o.link_type_count() + names.len() * 2);
+        let mut add = |from: &str, to: &str, label: &str| {
+            if let (Some(&s), Some(&t), Some(&r)) = (id.get(from), id.get(to), rel.get(label)) {
+                edges.push(EdgeRef { source: s, target: t, rel: r });
+            }
+        };
+        let refs = |props: &[crate::model::Property]| {
+            props
+                .iter()
+                .filter(|p| p.data_type == DataType::Reference)
+                .filter_map(|p| p.target.clone())
+                .collect::<Vec<_>>()
+        };
+        for t in o.object_types_after(None) {
+            t.extends.iter().for_each(|p| add(&t.api_name, p, EXTENDS));
+            t.implements.iter().for_each(|p| add(&t.api_name, p, IMPLEMENTS));
+            refs(&t.properties).iter().for_each(|p| add(&t.api_name, p, REFERENCES));
+        }
+        for i in o.interfaces_after(None) {
+            i.extends.iter().for_each(|p| add(&i.api_name, p, EXTENDS));
+            refs(&i.properties).iter().for_each(|p| add(&i.api_name, p, REFERENCES));
+        }
+        for l in o.link_types_after(None) {
+            add(&l.source, &l.target, &l.api_name);
+        }
+        // Two REFERENCE properties to the same target are one `references` edge.
+        edges.sort_unstable();
+        edges.dedup();
+        let n = names.len();
+        let (out_start, out) = csr(n, edges.iter().map(|e| (e.source, Adj { node: e.target, rel: e.rel })));
+        let (in_start, inc) = csr(n, edges.iter().map(|e| (e.target, Adj { node: e.source, rel: e.rel })));
+        let relations = labels.into_iter().map(Name::from).collect();
+        GraphIndex { names, kinds, relations, link_relation, out_start, out, in_start, inc }
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn edge_count(&self) -> usize {
+        self.out.len()
+    }
+
+    pub fn id(&self, api_name: &str) -> Option<NodeId> {
+        self.names.binary_search_by(|n| (**n).cmp(api_name)).ok().map(|i| i as NodeId)
+    }
+
+    pub fn name(&self, n: NodeId) -> &Name {
+        &self.names[n as usize]
+    }
+
+    pub fn kind(&self, n: NodeId) -> NodeKind {
+        self.kinds[n as usize]
+    }
+
+    pub fn relation_id(&self, label: &str) -> Option<RelId> {
+        self.relations.binary_search_by(|r| (**r).cmp(label)).ok().map(|i| i as RelId)
+    }
+
+    pub fn relation(&self, r: RelId) -> &Name {
+        &self.relations[r as usize]
+    }
+
+    pub fn relation_count(&self) -> usize {
+        self.relations.len()
+    }
+
+    /// Whether relation `r` is a link type's apiName (its edges have a
+    /// link type id `"{source}.{relation}.{target}"`).
+    pub fn is_link_relation(&self, r: RelId) -> bool {
+        self.link_relation[r as usize]
+    }
+
+    /// Outgoing edges of `n`, ordered by (target, relation).
+    pub fn out(&self, n: NodeId) -> &[Adj] {
+        &self.out[self.out_start[n as usize] as usize..self.out_start[n as usize + 1] as usize]
+    }
+
+    /// Incoming edges of `n`, ordered by (source, relation).
+    pub fn inc(&self, n: NodeId) -> &[Adj] {
+        &self.inc[self.in_start[n as usize] as usize..self.in_start[n as usize + 1] as usize]
+    }
+}
+
+/// Compressed sparse rows from (row, entry) pairs already sorted by row.
+fn csr(n: usize, entries: impl Iterator<Item = (NodeId, Adj)>) -> (Vec<u32>, Vec<Adj>) {
+    let mut rows: Vec<(NodeId, Adj)> = entries.collect();
+    rows.sort_unstable();
+    let mut start = vec![0u32; n + 1];
+    for (r, _) in &rows {
+        start[*r as usize + 1] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    (start, rows.into_iter().map(|(_, a)| a).collect())
+}

@@ -1,0 +1,214 @@
+//! Path questions: `shortestPath`, `paths`, `cycles`. Written here because
+//! petgraph's `all_simple_paths` neither orders shortest-first nor stops
+//! on a budget, and petgraph has no elementary-cycle enumeration; SCCs
+//! come from petgraph (`tarjan_scc` over our visit-trait view).
+//!
+//! Order: shorter first; among equal lengths, by the sequence of steps
+//! (node apiName, then relation label), i.e. lexicographic over ids.
+
+use petgraph::algo::tarjan_scc;
+
+use super::index::{EdgeRef, NodeId};
+use super::query::{Budget, OutOfBudget, Step, View};
+
+const FAR: u32 = u32::MAX;
+
+/// A walk through the graph: `nodes.len() == edges.len() + 1`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Path {
+    pub nodes: Vec<NodeId>,
+    pub edges: Vec<EdgeRef>,
+}
+
+impl Path {
+    fn start(n: NodeId) -> Self {
+        Path { nodes: vec![n], edges: vec![] }
+    }
+
+    fn push(&mut self, s: Step) {
+        self.nodes.push(s.node);
+        self.edges.push(s.edge);
+    }
+
+    fn pop(&mut self) {
+        self.nodes.pop();
+        self.edges.pop();
+    }
+}
+
+/// Distance from every node to `target` within `view` (BFS on the reversed
+/// view), up to `max_depth`; `keep` restricts the nodes considered.
+fn distances_to(
+    view: &View,
+    target: NodeId,
+    max_depth: u32,
+    keep: impl Fn(NodeId) -> bool,
+    budget: &mut Budget,
+) -> Vec<u32> {
+    let back = view.reversed();
+    let mut dist = vec![FAR; view.g.node_count()];
+    dist[target as usize] = 0;
+    let mut frontier = vec![target];
+    for d in 0..max_depth {
+        let mut next = vec![];
+        for &u in &frontier {
+            if !budget.tick() {
+                return dist;
+            }
+            back.for_each_step(u, |s| {
+                if dist[s.node as usize] == FAR && keep(s.node) {
+                    dist[s.node as usize] = d + 1;
+                    next.push(s.node);
+                }
+            });
+        }
+        if next.is_empty() {
+            break;
+        }
+        frontier = next;
+    }
+    dist
+}
+
+/// The shortest path from `from` to `to` (fewest edges), ties broken by
+/// step order.
+pub fn shortest_path(view: &View, from: NodeId, to: NodeId, budget: &mut Budget) -> Result<Option<Path>, OutOfBudget> {
+    let dist = distances_to(view, to, u32::MAX, |_| true, budget);
+    if budget.exhausted() {
+        return Err(OutOfBudget);
+    }
+    if dist[from as usize] == FAR {
+        return Ok(None);
+    }
+    // Greedy from the start: the smallest step that gets one closer.
+    let mut path = Path::start(from);
+    let mut u = from;
+    while u != to {
+        let closer = view.sorted_steps(u).into_iter().find(|s| dist[s.node as usize] == dist[u as usize] - 1);
+        // Always found: the reversed BFS reached u through such a step.
+        let Some(step) = closer else { return Ok(None) };
+        path.push(step);
+        u = step.node;
+    }
+    Ok(Some(path))
+}
+
+/// Simple paths from `from` to `to` of at most `max_depth` edges, shortest
+/// first, at most `limit`; the flag says whether more existed or the
+/// budget cut the search.
+pub fn paths(
+    view: &View,
+    from: NodeId,
+    to: NodeId,
+    max_depth: u32,
+    limit: usize,
+    budget: &mut Budget,
+) -> (Vec<Path>, bool) {
+    let dist = distances_to(view, to, max_depth, |_| true, budget);
+    let mut out = vec![];
+    if dist[from as usize] == FAR || limit == 0 {
+        return (out, dist[from as usize] != FAR);
+    }
+    let mut on_path = vec![false; view.g.node_count()];
+    on_path[from as usize] = true;
+    let mut path = Path::start(from);
+    for len in dist[from as usize]..=max_depth {
+        let mut search =
+            Search { view, dist: &dist, on_path: &mut on_path, budget, out: &mut out, want: limit + 1, cycle_at: None };
+        if !search.exact(&mut path, from, to, len) {
+            break;
+        }
+    }
+    let more = out.len() > limit || budget.exhausted();
+    out.truncate(limit);
+    (out, more)
+}
+
+/// Elementary cycles (following the view's direction) of at most
+/// `max_len` edges, shortest first, each starting at its smallest node,
+/// at most `limit`; the flag says whether more existed or the budget cut.
+pub fn cycles(view: &View, max_len: u32, limit: usize, budget: &mut Budget) -> (Vec<Path>, bool) {
+    let n = view.g.node_count();
+    let mut component = vec![usize::MAX; n];
+    for (i, scc) in tarjan_scc(view).into_iter().enumerate() {
+        for v in scc {
+            component[v as usize] = i;
+        }
+    }
+    let mut out = vec![];
+    let mut on_path = vec![false; n];
+    'lengths: for len in 1..=max_len {
+        for s in 0..n as NodeId {
+            // A cycle starting at its smallest node s stays in s's SCC,
+            // above s.
+            let keep = |v: NodeId| v >= s && component[v as usize] == component[s as usize];
+            let dist = distances_to(view, s, len, keep, budget);
+            let mut path = Path::start(s);
+            let mut search = Search {
+                view,
+                dist: &dist,
+                on_path: &mut on_path,
+                budget,
+                out: &mut out,
+                want: limit + 1,
+                cycle_at: Some(s),
+            };
+            if !search.exact(&mut path, s, s, len) {
+                break 'lengths;
+            }
+        }
+    }
+    let more = out.len() > limit || budget.exhausted();
+    out.truncate(limit);
+    (out, more)
+}
+
+/// Depth-first enumeration of paths of exactly a given length, in step
+/// order, pruned by the distance to the target.
+struct Search<'a, 'g> {
+    view: &'a View<'g>,
+    dist: &'a [u32],
+    on_path: &'a mut Vec<bool>,
+    budget: &'a mut Budget,
+    out: &'a mut Vec<Path>,
+    want: usize,
+    /// For cycles: the start node, which closes the cycle and bounds the
+    /// other nodes from below.
+    cycle_at: Option<NodeId>,
+}
+
+impl Search<'_, '_> {
+    /// Extend `path` (ending at `u`) by exactly `left` edges to `to`.
+    /// `false` when the search should stop (enough found, or no budget).
+    fn exact(&mut self, path: &mut Path, u: NodeId, to: NodeId, left: u32) -> bool {
+        if left == 0 {
+            if u == to && (!path.edges.is_empty() || self.cycle_at.is_none()) {
+                self.out.push(path.clone());
+            }
+            return self.out.len() < self.want;
+        }
+        for s in self.view.sorted_steps(u) {
+            if !self.budget.tick() {
+                return false;
+            }
+            let v = s.node;
+            let closes = v == to && left == 1;
+            let usable = match self.cycle_at {
+                Some(start) => closes || (v > start && !self.on_path[v as usize]),
+                None => !self.on_path[v as usize] && (v != to || left == 1),
+            };
+            if !usable || self.dist[v as usize] > left - 1 {
+                continue;
+            }
+            self.on_path[v as usize] = true;
+            path.push(s);
+            let go_on = self.exact(path, v, to, left - 1);
+            path.pop();
+            self.on_path[v as usize] = false;
+            if !go_on {
+                return false;
+            }
+        }
+        true
+    }
+}

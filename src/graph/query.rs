@@ -1,0 +1,141 @@
+//! What a traversal may follow (direction, relations, node kinds) and how
+//! long it may run (a cooperative time budget).
+
+use std::time::{Duration, Instant};
+
+use super::index::{Adj, EdgeRef, GraphIndex, NodeId, NodeKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Source → target (for `extends`: child → parent).
+    Outgoing,
+    /// Target → source.
+    Incoming,
+    /// Either way.
+    Both,
+}
+
+impl Direction {
+    pub fn reverse(self) -> Self {
+        match self {
+            Direction::Outgoing => Direction::Incoming,
+            Direction::Incoming => Direction::Outgoing,
+            Direction::Both => Direction::Both,
+        }
+    }
+}
+
+/// A step from one node to a neighbour: the neighbour, and the edge as the
+/// ontology defines it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    pub node: NodeId,
+    pub edge: EdgeRef,
+}
+
+/// The part of a graph a query may walk.
+pub struct View<'g> {
+    pub g: &'g GraphIndex,
+    pub dir: Direction,
+    /// Allowed relation ids (`None`: all).
+    rels: Option<Vec<bool>>,
+    /// Allowed node kinds (`None`: both). Start nodes are always allowed.
+    kinds: Option<[bool; 2]>,
+}
+
+impl<'g> View<'g> {
+    pub fn new(g: &'g GraphIndex, dir: Direction) -> Self {
+        View { g, dir, rels: None, kinds: None }
+    }
+
+    /// Restrict to these relation labels; unknown labels match no edge.
+    pub fn relations<S: AsRef<str>>(mut self, labels: Option<&[S]>) -> Self {
+        self.rels = labels.map(|ls| {
+            let mut allowed = vec![false; self.g.relation_count()];
+            for r in ls.iter().filter_map(|l| self.g.relation_id(l.as_ref())) {
+                allowed[r as usize] = true;
+            }
+            allowed
+        });
+        self
+    }
+
+    pub fn node_kinds(mut self, kinds: Option<&[NodeKind]>) -> Self {
+        self.kinds = kinds.map(|ks| [ks.contains(&NodeKind::ObjectType), ks.contains(&NodeKind::Interface)]);
+        self
+    }
+
+    fn allowed(&self, a: Adj) -> bool {
+        self.rels.as_ref().is_none_or(|r| r[a.rel as usize])
+            && self.kinds.is_none_or(|k| k[self.g.kind(a.node) as usize])
+    }
+
+    /// Calls `f` for every allowed step from `n`, in (node, relation)
+    /// order per direction (outgoing first for BOTH).
+    #[inline]
+    pub fn for_each_step(&self, n: NodeId, mut f: impl FnMut(Step)) {
+        if self.dir != Direction::Incoming {
+            for &a in self.g.out(n) {
+                if self.allowed(a) {
+                    f(Step { node: a.node, edge: EdgeRef { source: n, target: a.node, rel: a.rel } });
+                }
+            }
+        }
+        if self.dir != Direction::Outgoing {
+            for &a in self.g.inc(n) {
+                if self.allowed(a) {
+                    f(Step { node: a.node, edge: EdgeRef { source: a.node, target: n, rel: a.rel } });
+                }
+            }
+        }
+    }
+
+    /// Allowed steps from `n` in (node, relation) order across both
+    /// directions: what deterministic path searches iterate.
+    pub fn sorted_steps(&self, n: NodeId) -> Vec<Step> {
+        let mut steps = Vec::new();
+        self.for_each_step(n, |s| steps.push(s));
+        if self.dir == Direction::Both {
+            steps.sort_by_key(|s| (s.node, s.edge.rel, s.edge.source));
+        }
+        steps
+    }
+
+    /// The same filters, walking the other way.
+    pub fn reversed(&self) -> View<'g> {
+        View { g: self.g, dir: self.dir.reverse(), rels: self.rels.clone(), kinds: self.kinds }
+    }
+}
+
+/// A cooperative time budget: algorithms call `tick` in their inner loops;
+/// the clock is read every 1024 ticks, so the check costs almost nothing.
+pub struct Budget {
+    deadline: Instant,
+    ticks: u32,
+    exhausted: bool,
+}
+
+impl Budget {
+    pub fn new(limit: Duration) -> Self {
+        Budget { deadline: Instant::now() + limit, ticks: 0, exhausted: false }
+    }
+
+    /// `false` once the budget is spent.
+    #[inline]
+    pub fn tick(&mut self) -> bool {
+        self.ticks = self.ticks.wrapping_add(1);
+        if self.ticks & 1023 == 0 && !self.exhausted && Instant::now() >= self.deadline {
+            self.exhausted = true;
+        }
+        !self.exhausted
+    }
+
+    pub fn exhausted(&self) -> bool {
+        self.exhausted
+    }
+}
+
+/// The time budget ran out before a question without a partial answer
+/// (shortest path, reachability) was settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutOfBudget;

@@ -64,6 +64,21 @@ pub struct ServeArgs {
     /// Largest accepted request body in bytes; larger ones get HTTP 413.
     #[arg(long, env = "ONTOGRAPH_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Cap on a traversal's maxDepth (and on cycle length); larger requests are clamped.
+    #[arg(long, env = "ONTOGRAPH_MAX_DEPTH", default_value_t = 64)]
+    pub max_depth: u32,
+    /// Cap on a traversal's limit (nodes returned); larger requests are clamped.
+    #[arg(long, env = "ONTOGRAPH_MAX_LIMIT", default_value_t = 100_000)]
+    pub max_limit: usize,
+    /// Cap on the number of paths or cycles one request returns.
+    #[arg(long, env = "ONTOGRAPH_MAX_PATHS", default_value_t = 1_000)]
+    pub max_paths: usize,
+    /// Time budget of one traversal in milliseconds; past it the answer is cut short (truncated).
+    #[arg(long, env = "ONTOGRAPH_TIME_BUDGET_MS", default_value_t = 2_000)]
+    pub time_budget_ms: u64,
+    /// Traversals that may run at once on the blocking pool (others wait their turn).
+    #[arg(long, env = "ONTOGRAPH_TRAVERSAL_WORKERS", default_value_t = 2)]
+    pub traversal_workers: usize,
 }
 
 impl ServeArgs {
@@ -75,6 +90,21 @@ impl ServeArgs {
             no_demo: true,
             protect_main: false,
             max_body_bytes: 8 * 1024 * 1024,
+            max_depth: 64,
+            max_limit: 100_000,
+            max_paths: 1_000,
+            time_budget_ms: 2_000,
+            traversal_workers: 2,
+        }
+    }
+
+    pub fn traversal_limits(&self) -> crate::engine::TraversalLimits {
+        crate::engine::TraversalLimits {
+            max_depth: self.max_depth,
+            max_limit: self.max_limit,
+            max_paths: self.max_paths,
+            budget: std::time::Duration::from_millis(self.time_budget_ms),
+            workers: self.traversal_workers,
         }
     }
 }

@@ -6,11 +6,13 @@ use chrono::{DateTime, Utc};
 
 use super::commit::Commit;
 use super::entities::{InterfaceType, LinkType, ObjectType, OntologyNode};
-use super::enums::Status;
+use super::enums::{NodeKind, Status};
 use super::error::GqlResult;
 use super::limits::page_size;
+use super::traversal::{self as tr, Direction, Path, Traversal};
 use crate::engine::{BranchView, Engine};
 use crate::error::Error;
+use crate::graph::{self, View};
 use crate::model;
 
 /// Extra fields on every connection.
@@ -209,6 +211,157 @@ impl Branch {
     /// An object type or interface by apiName, or null.
     async fn node(&self, api_name: ID) -> Option<OntologyNode> {
         OntologyNode::find(&self.0.state.ontology, &api_name)
+    }
+
+    /// Breadth-first traversal from the `from` nodes (depth 0): each
+    /// reached node once, at its shortest depth, ordered by (depth,
+    /// apiName), with the edges followed between them. `relations`
+    /// (link type apiNames or `extends`/`implements`/`references`) and
+    /// `nodeKinds` restrict what is followed; null means all. Requests
+    /// above the server caps are clamped and marked `truncated`.
+    #[allow(clippy::too_many_arguments)]
+    async fn traverse(
+        &self,
+        ctx: &Context<'_>,
+        from: Vec<ID>,
+        #[graphql(default_with = "Some(Direction::Outgoing)")] direction: Option<Direction>,
+        relations: Option<Vec<String>>,
+        node_kinds: Option<Vec<NodeKind>>,
+        #[graphql(default = 3)] max_depth: Option<i32>,
+        #[graphql(default = 1000)] limit: Option<i32>,
+    ) -> async_graphql::Result<Traversal> {
+        let limits = ctx.data_unchecked::<Engine>().traversal_limits();
+        let (max_depth, c1) = tr::depth(max_depth.unwrap_or(3), &limits).gql()?;
+        let (limit, c2) = tr::clamp("limit", limit.unwrap_or(1000), limits.max_limit).gql()?;
+        if from.is_empty() {
+            return Err(Error::bad_input("from", "name at least one node")).gql();
+        }
+        let from: Vec<String> = from.into_iter().map(|f| f.0).collect();
+        let dir = direction.unwrap_or(Direction::Outgoing).into();
+        let kinds: Option<Vec<graph::NodeKind>> = node_kinds.map(|ks| ks.into_iter().map(Into::into).collect());
+        let (result, tctx) = tr::ask(ctx, &self.0, move |g, budget| {
+            let starts = tr::ids(g, &from)?;
+            let view = View::new(g, dir).relations(relations.as_deref()).node_kinds(kinds.as_deref());
+            Ok(graph::traverse(&view, &starts, max_depth, limit, budget))
+        })
+        .await
+        .gql()?;
+        Ok(Traversal { ctx: tctx, result, clamped: c1 || c2 })
+    }
+
+    /// The shortest path (fewest edges) from `from` to `to`, or null when
+    /// there is none. Ties are broken by apiName, then relation, along the
+    /// path, so the answer is deterministic.
+    async fn shortest_path(
+        &self,
+        ctx: &Context<'_>,
+        from: ID,
+        to: ID,
+        #[graphql(default_with = "Some(Direction::Outgoing)")] direction: Option<Direction>,
+        relations: Option<Vec<String>>,
+    ) -> async_graphql::Result<Option<Path>> {
+        let dir = direction.unwrap_or(Direction::Outgoing).into();
+        let (found, tctx) = tr::ask(ctx, &self.0, move |g, budget| {
+            let (f, t) = (tr::ids(g, &[from.0])?[0], tr::ids(g, &[to.0])?[0]);
+            let view = View::new(g, dir).relations(relations.as_deref());
+            graph::shortest_path(&view, f, t, budget).map_err(tr::out_of_budget)
+        })
+        .await
+        .gql()?;
+        Ok(found.map(|path| Path { ctx: tctx, path }))
+    }
+
+    /// Simple paths (no repeated node) from `from` to `to` of at most
+    /// `maxDepth` edges, shortest first, at most `limit` (capped by the
+    /// server's paths limit).
+    #[allow(clippy::too_many_arguments)]
+    async fn paths(
+        &self,
+        ctx: &Context<'_>,
+        from: ID,
+        to: ID,
+        #[graphql(default_with = "Some(Direction::Outgoing)")] direction: Option<Direction>,
+        relations: Option<Vec<String>>,
+        #[graphql(default = 5)] max_depth: Option<i32>,
+        #[graphql(default = 10)] limit: Option<i32>,
+    ) -> async_graphql::Result<Vec<Path>> {
+        let limits = ctx.data_unchecked::<Engine>().traversal_limits();
+        let (max_depth, _) = tr::depth(max_depth.unwrap_or(5), &limits).gql()?;
+        let (limit, _) = tr::clamp("limit", limit.unwrap_or(10), limits.max_paths).gql()?;
+        let dir = direction.unwrap_or(Direction::Outgoing).into();
+        let (found, tctx) = tr::ask(ctx, &self.0, move |g, budget| {
+            let (f, t) = (tr::ids(g, &[from.0])?[0], tr::ids(g, &[to.0])?[0]);
+            let view = View::new(g, dir).relations(relations.as_deref());
+            Ok(graph::paths(&view, f, t, max_depth, limit, budget).0)
+        })
+        .await
+        .gql()?;
+        Ok(found.into_iter().map(|path| Path { ctx: tctx.clone(), path }).collect())
+    }
+
+    /// Whether `to` can be reached from `from` at any depth.
+    async fn reachable(
+        &self,
+        ctx: &Context<'_>,
+        from: ID,
+        to: ID,
+        #[graphql(default_with = "Some(Direction::Outgoing)")] direction: Option<Direction>,
+        relations: Option<Vec<String>>,
+    ) -> async_graphql::Result<bool> {
+        let dir = direction.unwrap_or(Direction::Outgoing).into();
+        let (found, _) = tr::ask(ctx, &self.0, move |g, budget| {
+            let (f, t) = (tr::ids(g, &[from.0])?[0], tr::ids(g, &[to.0])?[0]);
+            let view = View::new(g, dir).relations(relations.as_deref());
+            graph::reachable(&view, f, t, budget).ok_or_else(|| tr::out_of_budget(graph::OutOfBudget))
+        })
+        .await
+        .gql()?;
+        Ok(found)
+    }
+
+    /// Everything that directly or transitively depends on `of` (its
+    /// incoming closure over all relations, or over `relations`), with
+    /// depth; `of` itself is not included.
+    async fn impact(
+        &self,
+        ctx: &Context<'_>,
+        of: ID,
+        relations: Option<Vec<String>>,
+        #[graphql(default = 64)] max_depth: Option<i32>,
+        #[graphql(default = 10000)] limit: Option<i32>,
+    ) -> async_graphql::Result<Traversal> {
+        let limits = ctx.data_unchecked::<Engine>().traversal_limits();
+        let (max_depth, c1) = tr::depth(max_depth.unwrap_or(64), &limits).gql()?;
+        let (limit, c2) = tr::clamp("limit", limit.unwrap_or(10000), limits.max_limit).gql()?;
+        let (result, tctx) = tr::ask(ctx, &self.0, move |g, budget| {
+            let of = tr::ids(g, &[of.0])?[0];
+            let view = View::new(g, graph::Direction::Incoming).relations(relations.as_deref());
+            Ok(graph::impact(&view, of, max_depth, limit, budget))
+        })
+        .await
+        .gql()?;
+        Ok(Traversal { ctx: tctx, result, clamped: c1 || c2 })
+    }
+
+    /// Elementary cycles following edges source → target (e.g. an
+    /// inheritance cycle with `relations: ["extends"]`), shortest first,
+    /// each starting at its smallest apiName (and ending there again).
+    async fn cycles(
+        &self,
+        ctx: &Context<'_>,
+        relations: Option<Vec<String>>,
+        #[graphql(default = 100)] limit: Option<i32>,
+    ) -> async_graphql::Result<Vec<Path>> {
+        let limits = ctx.data_unchecked::<Engine>().traversal_limits();
+        let (limit, _) = tr::clamp("limit", limit.unwrap_or(100), limits.max_paths).gql()?;
+        let max_len = limits.max_depth;
+        let (found, tctx) = tr::ask(ctx, &self.0, move |g, budget| {
+            let view = View::new(g, graph::Direction::Outgoing).relations(relations.as_deref());
+            Ok(graph::cycles(&view, max_len, limit, budget).0)
+        })
+        .await
+        .gql()?;
+        Ok(found.into_iter().map(|path| Path { ctx: tctx.clone(), path }).collect())
     }
 
     /// The commit history of this branch, newest first. `after` is the

@@ -13,6 +13,7 @@ mod limits;
 mod mutation;
 mod query;
 mod subscription;
+mod traversal;
 
 use async_graphql::{Schema, SchemaBuilder};
 

@@ -34,8 +34,16 @@ impl QueryRoot {
     }
 
     /// About this server: build version and limits.
-    async fn server(&self) -> ServerInfo {
-        ServerInfo { version: env!("CARGO_PKG_VERSION"), limits: Limits { max_page_size: MAX_PAGE } }
+    async fn server(&self, ctx: &Context<'_>) -> ServerInfo {
+        let t = ctx.data_unchecked::<Engine>().traversal_limits();
+        let limits = Limits {
+            max_page_size: MAX_PAGE,
+            max_depth: t.max_depth,
+            max_limit: t.max_limit,
+            max_paths: t.max_paths,
+            time_budget_ms: t.budget.as_millis() as u64,
+        };
+        ServerInfo { version: env!("CARGO_PKG_VERSION"), limits }
     }
 }
 
@@ -53,4 +61,12 @@ pub struct ServerInfo {
 pub struct Limits {
     /// Largest `first` a connection accepts.
     max_page_size: usize,
+    /// Largest traversal maxDepth (and cycle length); larger requests are clamped.
+    max_depth: u32,
+    /// Largest number of nodes a traversal returns; larger limits are clamped.
+    max_limit: usize,
+    /// Largest number of paths or cycles one request returns.
+    max_paths: usize,
+    /// Time budget of one traversal in milliseconds; past it answers are truncated.
+    time_budget_ms: u64,
 }

@@ -5,6 +5,7 @@
 //! Depends on `model`, `graph` and `store`.
 
 mod branches;
+mod traversal;
 mod write;
 
 use std::collections::BTreeMap;
@@ -14,6 +15,7 @@ use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, Mutex};
 
+pub use traversal::TraversalLimits;
 pub use write::{CommitRequest, Committed, Progress};
 
 use crate::error::{Error, Result};
@@ -81,12 +83,18 @@ struct Inner {
     /// Serializes branch creation and deletion (rare).
     admin: Mutex<()>,
     commits: broadcast::Sender<Arc<CommitRecord>>,
+    traversal: traversal::Pool,
 }
 
 impl Engine {
     /// Load every branch from the store (creating `main` in an empty
     /// store). After this, reads never touch the database.
     pub async fn open(store: Arc<dyn Store>) -> Result<Engine> {
+        Engine::open_with(store, TraversalLimits::default()).await
+    }
+
+    /// `open` with explicit traversal caps and pool size.
+    pub async fn open_with(store: Arc<dyn Store>, limits: TraversalLimits) -> Result<Engine> {
         let mut records = store.branches().await?;
         if !records.iter().any(|b| b.name == MAIN) {
             let main =
@@ -99,7 +107,9 @@ impl Engine {
             map.insert(rec.name.clone(), Arc::new(BranchHandle::new(rec, Arc::new(ontology))));
         }
         let (commits, _) = broadcast::channel(1024);
-        let inner = Inner { store, branches: ArcSwap::from_pointee(map), admin: Mutex::new(()), commits };
+        let branches = ArcSwap::from_pointee(map);
+        let traversal = traversal::Pool::new(limits);
+        let inner = Inner { store, branches, admin: Mutex::new(()), commits, traversal };
         Ok(Engine { inner: Arc::new(inner) })
     }
 

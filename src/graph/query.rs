@@ -117,7 +117,11 @@ pub struct Budget {
 
 impl Budget {
     pub fn new(limit: Duration) -> Self {
-        Budget { deadline: Instant::now() + limit, ticks: 0, exhausted: false }
+        Budget::until(Instant::now() + limit)
+    }
+
+    pub fn until(deadline: Instant) -> Self {
+        Budget { deadline, ticks: 0, exhausted: Instant::now() >= deadline }
     }
 
     /// `false` once the budget is spent.

@@ -26,7 +26,7 @@ impl Server {
     /// to, bind, and start serving in the background.
     pub async fn start(args: ServeArgs) -> anyhow::Result<Server> {
         let store = store::connect(&args.db.database_url).await.context("opening the database")?;
-        let engine = Engine::open(store).await.context("loading branches")?;
+        let engine = Engine::open_with(store, args.traversal_limits()).await.context("loading branches")?;
         if !args.no_demo && engine.seed_demo_if_empty().await? {
             tracing::info!("seeded the demo ontology into main");
         }

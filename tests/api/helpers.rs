@@ -33,6 +33,10 @@ impl TestApp {
 
     pub async fn open(url: &str) -> TestApp {
         let engine = Engine::open(store::connect(url).await.unwrap()).await.unwrap();
+        TestApp::from_engine(engine, url)
+    }
+
+    pub fn from_engine(engine: Engine, url: &str) -> TestApp {
         TestApp { schema: build_schema(engine.clone()), engine, url: url.to_owned(), _dir: None }
     }
 

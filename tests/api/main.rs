@@ -9,3 +9,4 @@ mod helpers;
 mod http;
 mod schema;
 mod store;
+mod traversal;

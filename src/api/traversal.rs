@@ -1,0 +1,207 @@
+//! Traversal results as GraphQL sees them, and the argument handling of
+//! the traversal fields of `Branch` (caps, defaults, lookups).
+
+use std::sync::Arc;
+
+use async_graphql::{Enum, Object, ID};
+
+use super::entities::{LinkType, OntologyNode};
+use super::enums::NodeKind;
+use crate::engine::TraversalLimits;
+use crate::error::{Error, Result};
+use crate::graph::{self, EdgeRef, GraphIndex, NodeId};
+use crate::model::{link_id, Ontology};
+
+/// Which way edges are followed.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "graph::Direction")]
+pub enum Direction {
+    /// From source to target (for `extends`: from child to parent).
+    Outgoing,
+    /// From target to source (for `extends`: from parent to children).
+    Incoming,
+    /// Either way.
+    Both,
+}
+
+impl From<NodeKind> for graph::NodeKind {
+    fn from(k: NodeKind) -> Self {
+        match k {
+            NodeKind::ObjectType => graph::NodeKind::ObjectType,
+            NodeKind::Interface => graph::NodeKind::Interface,
+        }
+    }
+}
+
+impl From<graph::NodeKind> for NodeKind {
+    fn from(k: graph::NodeKind) -> Self {
+        match k {
+            graph::NodeKind::ObjectType => NodeKind::ObjectType,
+            graph::NodeKind::Interface => NodeKind::Interface,
+        }
+    }
+}
+
+/// What a traversal answer needs to resolve names and entities.
+#[derive(Clone)]
+pub struct Context {
+    pub graph: Arc<GraphIndex>,
+    pub ontology: Arc<Ontology>,
+}
+
+/// A requested bound, clamped to the server cap. Returns the value and
+/// whether it was clamped. Negative values are BAD_USER_INPUT.
+pub fn clamp(field: &str, requested: i32, cap: usize) -> Result<(usize, bool)> {
+    let n = usize::try_from(requested).map_err(|_| Error::bad_input(field, "must be ≥ 0"))?;
+    Ok((n.min(cap), n > cap))
+}
+
+pub fn depth(requested: i32, limits: &TraversalLimits) -> Result<(u32, bool)> {
+    let (d, clamped) = clamp("maxDepth", requested, limits.max_depth as usize)?;
+    Ok((d as u32, clamped))
+}
+
+/// The answer of `traverse` or `impact`.
+pub struct Traversal {
+    pub ctx: Context,
+    pub result: graph::Traversal,
+    pub clamped: bool,
+}
+
+/// Nodes reached by a traversal, with their depth, and the edges followed
+/// between them.
+#[Object]
+impl Traversal {
+    /// Reached nodes, each once at its shortest depth, ordered by (depth,
+    /// apiName); start nodes have depth 0.
+    async fn nodes(&self) -> Vec<TraversalNode> {
+        let ctx = &self.ctx;
+        self.result.nodes.iter().map(|&(n, depth)| TraversalNode { ctx: ctx.clone(), node: n, depth }).collect()
+    }
+    /// Every edge the traversal followed between returned nodes, ordered
+    /// by (source, target, relation).
+    async fn edges(&self) -> Vec<Edge> {
+        self.result.edges.iter().map(|&e| Edge { ctx: self.ctx.clone(), edge: e }).collect()
+    }
+    /// True when `limit`, `maxDepth`, a server cap or the time budget cut
+    /// the answer short.
+    async fn truncated(&self) -> bool {
+        self.result.truncated || self.clamped
+    }
+    /// Whether the answer came from the result cache.
+    async fn cached(&self) -> bool {
+        false
+    }
+}
+
+/// A node reached by a traversal.
+pub struct TraversalNode {
+    ctx: Context,
+    node: NodeId,
+    depth: u32,
+}
+
+/// A node reached by a traversal, with its depth.
+#[Object]
+impl TraversalNode {
+    /// The node's apiName.
+    async fn api_name(&self) -> ID {
+        ID(self.ctx.graph.name(self.node).to_string())
+    }
+    /// OBJECT_TYPE or INTERFACE.
+    async fn kind(&self) -> NodeKind {
+        self.ctx.graph.kind(self.node).into()
+    }
+    /// Number of edges from the nearest start node.
+    async fn depth(&self) -> u32 {
+        self.depth
+    }
+    /// The object type or interface itself.
+    async fn node(&self) -> async_graphql::Result<OntologyNode> {
+        let name = self.ctx.graph.name(self.node);
+        OntologyNode::find(&self.ctx.ontology, name).ok_or_else(|| "node vanished from its own state".into())
+    }
+}
+
+/// An edge of the graph, in the ontology's direction (source → target).
+pub struct Edge {
+    ctx: Context,
+    edge: EdgeRef,
+}
+
+/// An edge of the graph, in the ontology's direction (source → target).
+#[Object]
+impl Edge {
+    /// apiName of the source node.
+    async fn source(&self) -> ID {
+        ID(self.ctx.graph.name(self.edge.source).to_string())
+    }
+    /// apiName of the target node.
+    async fn target(&self) -> ID {
+        ID(self.ctx.graph.name(self.edge.target).to_string())
+    }
+    /// A link type's apiName, or `extends`, `implements`, `references`.
+    async fn relation(&self) -> &str {
+        self.ctx.graph.relation(self.edge.rel)
+    }
+    /// The link type behind this edge; null for extends/implements/references.
+    async fn link_type(&self) -> Option<LinkType> {
+        let g = &self.ctx.graph;
+        if !g.is_link_relation(self.edge.rel) {
+            return None;
+        }
+        let id = link_id(g.name(self.edge.source), g.relation(self.edge.rel), g.name(self.edge.target));
+        let o = &self.ctx.ontology;
+        o.link_type(&id).map(|l| LinkType::new(l.clone(), o.clone()))
+    }
+}
+
+/// A path through the graph: `nodes` has one more entry than `edges`.
+pub struct Path {
+    pub ctx: Context,
+    pub path: graph::Path,
+}
+
+/// A path through the graph: `nodes` has one more entry than `edges`.
+#[Object]
+impl Path {
+    /// apiNames along the path, first to last (for a cycle, the first
+    /// node again at the end).
+    async fn nodes(&self) -> Vec<ID> {
+        self.path.nodes.iter().map(|&n| ID(self.ctx.graph.name(n).to_string())).collect()
+    }
+    /// The edges taken, in order, each in the ontology's direction.
+    async fn edges(&self) -> Vec<Edge> {
+        self.path.edges.iter().map(|&e| Edge { ctx: self.ctx.clone(), edge: e }).collect()
+    }
+    /// Number of edges.
+    async fn length(&self) -> usize {
+        self.path.edges.len()
+    }
+}
+
+/// Run a graph question for a GraphQL field: on the engine's pool, with
+/// the request's budget; returns the answer and the context to render it.
+pub async fn ask<T, F>(
+    ctx: &async_graphql::Context<'_>,
+    branch: &crate::engine::BranchView,
+    question: F,
+) -> Result<(T, Context)>
+where
+    T: Send + 'static,
+    F: FnOnce(&GraphIndex, &mut graph::Budget) -> Result<T> + Send + 'static,
+{
+    let engine = ctx.data_unchecked::<crate::engine::Engine>();
+    let state = branch.state.clone();
+    let answer = engine.ask(&state, question).await??;
+    Ok((answer, Context { graph: state.graph(), ontology: state.ontology.clone() }))
+}
+
+/// apiNames → node ids; an unknown one is NOT_FOUND.
+pub fn ids(g: &GraphIndex, names: &[String]) -> Result<Vec<NodeId>> {
+    names.iter().map(|n| g.id(n).ok_or_else(|| Error::NotFound(format!("node {n}")))).collect()
+}
+
+pub fn out_of_budget(_: graph::OutOfBudget) -> Error {
+    Error::LimitExceeded("the traversal ran out of its time budget".into())
+}

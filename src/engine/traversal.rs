@@ -1,0 +1,82 @@
+//! Running graph questions without blocking the runtime: small graphs are
+//! answered inline (cheaper than a thread hop); larger ones run on the
+//! blocking pool behind a semaphore, so a burst of deep traversals cannot
+//! starve light queries or pile up threads. Every question carries a
+//! time budget that started when the request arrived.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+
+use super::{BranchState, Engine};
+use crate::error::{Error, Result};
+use crate::graph::{Budget, GraphIndex};
+
+/// Graphs up to this many nodes are traversed on the async worker.
+const INLINE_NODES: usize = 2_000;
+
+/// Server-side caps on traversal requests (DESIGN "Traversal semantics").
+#[derive(Debug, Clone, Copy)]
+pub struct TraversalLimits {
+    pub max_depth: u32,
+    pub max_limit: usize,
+    pub max_paths: usize,
+    pub budget: Duration,
+    /// Traversals that may run at once on the blocking pool.
+    pub workers: usize,
+}
+
+impl Default for TraversalLimits {
+    fn default() -> Self {
+        TraversalLimits {
+            max_depth: 64,
+            max_limit: 100_000,
+            max_paths: 1_000,
+            budget: Duration::from_secs(2),
+            workers: 2,
+        }
+    }
+}
+
+pub(super) struct Pool {
+    limits: TraversalLimits,
+    permits: Arc<Semaphore>,
+}
+
+impl Pool {
+    pub(super) fn new(limits: TraversalLimits) -> Self {
+        Pool { limits, permits: Arc::new(Semaphore::new(limits.workers.max(1))) }
+    }
+}
+
+impl Engine {
+    pub fn traversal_limits(&self) -> TraversalLimits {
+        self.inner.traversal.limits
+    }
+
+    /// Run `question` over the graph of `state` with the request's time
+    /// budget (counted from now, so queueing counts against it).
+    pub async fn ask<T, F>(&self, state: &Arc<BranchState>, question: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&GraphIndex, &mut Budget) -> T + Send + 'static,
+    {
+        let pool = &self.inner.traversal;
+        let deadline = Instant::now() + pool.limits.budget;
+        let small = state.ontology.object_type_count() + state.ontology.interface_count() <= INLINE_NODES;
+        if small {
+            let graph = state.graph();
+            return Ok(question(&graph, &mut Budget::until(deadline)));
+        }
+        let permit = pool.permits.clone().acquire_owned().await.map_err(Error::internal)?;
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let graph = state.graph();
+            question(&graph, &mut Budget::until(deadline))
+        })
+        .await
+        .map_err(Error::internal)
+    }
+}

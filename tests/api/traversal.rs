@@ -1,0 +1,158 @@
+//! Traversal fields over GraphQL on the demo ontology: exact answers,
+//! caps, budgets and error codes.
+
+use std::time::Duration;
+
+use ontograph::engine::{Engine, TraversalLimits};
+use ontograph::store;
+use serde_json::json;
+
+use crate::helpers::{code, TestApp};
+
+#[tokio::test]
+async fn traverse_inheritance_of_employee() {
+    let app = TestApp::with_demo().await;
+    let q = r#"{ branch { traverse(from: ["Employee"], relations: ["extends", "implements"], maxDepth: 10) {
+        nodes { apiName kind depth node { __typename } } edges { source target relation linkType { id } } truncated cached } } }"#;
+    let t = app.ok(q, json!({})).await["branch"]["traverse"].clone();
+    assert_eq!(
+        t["nodes"],
+        json!([
+            { "apiName": "Employee", "kind": "OBJECT_TYPE", "depth": 0, "node": { "__typename": "ObjectType" } },
+            { "apiName": "Auditable", "kind": "INTERFACE", "depth": 1, "node": { "__typename": "Interface" } },
+            { "apiName": "Person", "kind": "OBJECT_TYPE", "depth": 1, "node": { "__typename": "ObjectType" } },
+            { "apiName": "Party", "kind": "OBJECT_TYPE", "depth": 2, "node": { "__typename": "ObjectType" } },
+            { "apiName": "Named", "kind": "INTERFACE", "depth": 3, "node": { "__typename": "Interface" } },
+        ])
+    );
+    assert_eq!(
+        t["edges"],
+        json!([
+            { "source": "Employee", "target": "Auditable", "relation": "implements", "linkType": null },
+            { "source": "Employee", "target": "Person", "relation": "extends", "linkType": null },
+            { "source": "Party", "target": "Named", "relation": "implements", "linkType": null },
+            { "source": "Person", "target": "Party", "relation": "extends", "linkType": null },
+        ])
+    );
+    assert_eq!((t["truncated"].as_bool(), t["cached"].as_bool()), (Some(false), Some(false)));
+}
+
+#[tokio::test]
+async fn depth_limit_and_caps_truncate() {
+    let app = TestApp::with_demo().await;
+    let q = r#"query($d: Int, $l: Int) { branch { traverse(from: ["Employee"], relations: ["extends"], maxDepth: $d, limit: $l) {
+        nodes { apiName } truncated } } }"#;
+    let t = app.ok(q, json!({ "d": 1, "l": 10 })).await["branch"]["traverse"].clone();
+    assert_eq!(t, json!({ "nodes": [{ "apiName": "Employee" }, { "apiName": "Person" }], "truncated": true }));
+    let t = app.ok(q, json!({ "d": 5, "l": 2 })).await["branch"]["traverse"].clone();
+    assert_eq!(t, json!({ "nodes": [{ "apiName": "Employee" }, { "apiName": "Person" }], "truncated": true }));
+    // Above the server caps: clamped, answered, and reported as truncated.
+    let t = app.ok(q, json!({ "d": 1000, "l": 5000000 })).await["branch"]["traverse"].clone();
+    assert_eq!(t["nodes"].as_array().unwrap().len(), 3);
+    assert_eq!(t["truncated"], true);
+    let t = app.ok(q, json!({ "d": 5, "l": 10 })).await["branch"]["traverse"].clone();
+    assert_eq!(t["truncated"], false);
+}
+
+#[tokio::test]
+async fn traversal_errors_have_codes() {
+    let app = TestApp::with_demo().await;
+    let cases = [
+        (r#"{ branch { traverse(from: ["Nope"]) { truncated } } }"#, "NOT_FOUND"),
+        (r#"{ branch { traverse(from: []) { truncated } } }"#, "BAD_USER_INPUT"),
+        (r#"{ branch { traverse(from: ["Employee"], maxDepth: -1) { truncated } } }"#, "BAD_USER_INPUT"),
+        (r#"{ branch { shortestPath(from: "Employee", to: "Nope") { length } } }"#, "NOT_FOUND"),
+        (r#"{ branch { paths(from: "Employee", to: "Person", limit: -5) { length } } }"#, "BAD_USER_INPUT"),
+        (r#"{ branch { impact(of: "Nope") { truncated } } }"#, "NOT_FOUND"),
+        (r#"{ branch { traverse(from: ["Employee"], direction: SIDEWAYS) { truncated } } }"#, "BAD_USER_INPUT"),
+    ];
+    for (q, want) in cases {
+        assert_eq!(code(&app.err(q, json!({})).await), want, "{q}");
+    }
+}
+
+#[tokio::test]
+async fn paths_and_reachability() {
+    let app = TestApp::with_demo().await;
+    let q = r#"{ branch {
+        sp: shortestPath(from: "Payment", to: "Customer") { nodes length edges { relation linkType { id } } }
+        none: shortestPath(from: "Named", to: "Employee") { length }
+        back: shortestPath(from: "Named", to: "Employee", direction: BOTH) { nodes }
+        ps: paths(from: "Payment", to: "Customer", limit: 2) { nodes length }
+        yes: reachable(from: "Payment", to: "Product")
+        no: reachable(from: "Product", to: "Payment")
+        self: shortestPath(from: "Person", to: "Person") { nodes length } } }"#;
+    let b = app.ok(q, json!({})).await["branch"].clone();
+    assert_eq!(
+        b["sp"],
+        json!({ "nodes": ["Payment", "Invoice", "Customer"], "length": 2, "edges": [
+        { "relation": "settles", "linkType": { "id": "Payment.settles.Invoice" } },
+        { "relation": "billed_to", "linkType": { "id": "Invoice.billed_to.Customer" } } ] })
+    );
+    assert_eq!(b["none"], json!(null));
+    assert_eq!(b["back"], json!({ "nodes": ["Named", "Department", "Employee"] }));
+    assert_eq!(
+        b["ps"],
+        json!([
+        { "nodes": ["Payment", "Invoice", "Customer"], "length": 2 },
+        { "nodes": ["Payment", "Invoice", "Order", "Employee", "Project", "Customer"], "length": 5 } ])
+    );
+    assert_eq!((b["yes"].as_bool(), b["no"].as_bool()), (Some(true), Some(false)));
+    assert_eq!(b["self"], json!({ "nodes": ["Person"], "length": 0 }));
+}
+
+#[tokio::test]
+async fn impact_and_cycles() {
+    let app = TestApp::with_demo().await;
+    let q = r#"{ branch { impact(of: "Person", relations: ["extends", "references"]) { nodes { apiName depth } truncated }
+                          cycles(limit: 3) { nodes length edges { relation } }
+                          inheritance: cycles(relations: ["extends"]) { nodes } } }"#;
+    let b = app.ok(q, json!({})).await["branch"].clone();
+    assert_eq!(
+        b["impact"]["nodes"],
+        json!([
+        { "apiName": "Contractor", "depth": 1 }, { "apiName": "Employee", "depth": 1 }, { "apiName": "Order", "depth": 1 },
+        { "apiName": "Department", "depth": 2 } ])
+    );
+    assert_eq!(
+        b["cycles"][0],
+        json!({ "nodes": ["Employee", "Employee"], "length": 1, "edges": [{ "relation": "manager" }] })
+    );
+    assert_eq!(
+        b["cycles"][1],
+        json!({ "nodes": ["Employee", "Employee"], "length": 1, "edges": [{ "relation": "references" }] })
+    );
+    assert_eq!(b["inheritance"], json!([]));
+
+    // Make an inheritance cycle; the next answer shows it, rotated to its smallest apiName.
+    app.ok(
+        r#"mutation { commit(branch: "main", changes: [
+        { createObjectType: { apiName: "Zeta", extends: ["Alpha"] } },
+        { createObjectType: { apiName: "Alpha", extends: ["Zeta"] } } ]) { version } }"#,
+        json!({}),
+    )
+    .await;
+    let c = app.ok(r#"{ branch { cycles(relations: ["extends"]) { nodes } } }"#, json!({})).await;
+    assert_eq!(c["branch"]["cycles"], json!([{ "nodes": ["Alpha", "Zeta", "Alpha"] }]));
+}
+
+/// With no time left, a large traversal returns at once, truncated; it
+/// neither errors nor hangs. (Budget zero makes this deterministic.)
+#[tokio::test]
+async fn spent_budget_truncates_instead_of_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("b.db").display());
+    let limits = TraversalLimits { budget: Duration::ZERO, ..TraversalLimits::default() };
+    let engine = Engine::open_with(store::connect(&url).await.unwrap(), limits).await.unwrap();
+    let mut doc = vec![];
+    ontograph::cli::generate(3000, 3, &mut doc).unwrap();
+    let doc: ontograph::model::Document = serde_json::from_slice(&doc).unwrap();
+    engine.import("main", doc.into_entities().collect(), "big".into(), None).await.unwrap();
+    let app = TestApp::from_engine(engine, &url);
+    let t = app
+        .ok(r#"{ branch { traverse(from: ["T0"], direction: BOTH, maxDepth: 64) { truncated } } }"#, json!({}))
+        .await;
+    assert_eq!(t["branch"]["traverse"]["truncated"], true);
+    let err = app.err(r#"{ branch { reachable(from: "T0", to: "T2999", direction: BOTH) } }"#, json!({})).await;
+    assert_eq!(code(&err), "LIMIT_EXCEEDED");
+}

@@ -29,12 +29,12 @@ pub fn traverse(view: &View, starts: &[NodeId], max_depth: u32, limit: usize, bu
         depth[s as usize] = 0;
     }
     let mut found: Vec<(NodeId, u32)> = frontier.iter().map(|&s| (s, 0)).collect();
-    let mut followed = Vec::new();
     let mut truncated = false;
-    let mut d = 0;
+    // Levels below `expanded` had all their edges followed.
+    let mut expanded = 0;
     // Expanding one level past `limit` tells whether anything was cut.
     'levels: while !frontier.is_empty() && found.len() <= limit {
-        if d == max_depth {
+        if expanded == max_depth {
             truncated |= frontier.iter().any(|&u| {
                 let mut more = false;
                 view.for_each_step(u, |s| more |= depth[s.node as usize] == UNSEEN);
@@ -49,33 +49,41 @@ pub fn traverse(view: &View, starts: &[NodeId], max_depth: u32, limit: usize, bu
                 break 'levels;
             }
             view.for_each_step(u, |s| {
-                followed.push(s.edge);
                 let seen = &mut depth[s.node as usize];
                 if *seen == UNSEEN {
-                    *seen = d + 1;
+                    *seen = expanded + 1;
                     next.push(s.node);
                 }
             });
         }
         next.sort_unstable();
-        found.extend(next.iter().map(|&v| (v, d + 1)));
+        found.extend(next.iter().map(|&v| (v, expanded + 1)));
         frontier = next;
-        d += 1;
+        expanded += 1;
     }
     if found.len() > limit {
         found.truncate(limit);
         truncated = true;
     }
-    // Returned nodes are exactly those ≤ the last kept (depth, id).
+    // Returned nodes are exactly those ≤ the last kept (depth, id). The
+    // edges are collected afterwards from the returned nodes only, so the
+    // BFS loop itself stays tight.
     let cut = found.last().map(|&(n, d)| (d, n));
     let returned = |n: NodeId| {
         let d = depth[n as usize];
         d != UNSEEN && cut.is_some_and(|c| (d, n) <= c)
     };
-    followed.retain(|e: &EdgeRef| returned(e.source) && returned(e.target));
-    followed.sort_unstable();
-    followed.dedup();
-    Traversal { nodes: found, edges: followed, truncated }
+    let mut edges = Vec::new();
+    for &(u, _) in found.iter().filter(|&&(_, d)| d < expanded) {
+        view.for_each_step(u, |s| {
+            if returned(s.node) {
+                edges.push(s.edge);
+            }
+        });
+    }
+    edges.sort_unstable();
+    edges.dedup();
+    Traversal { nodes: found, edges, truncated }
 }
 
 /// Everything that depends on `of`, with depth: its closure in the view's

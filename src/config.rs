@@ -76,8 +76,9 @@ pub struct ServeArgs {
     /// Time budget of one traversal in milliseconds; past it the answer is cut short (truncated).
     #[arg(long, env = "ONTOGRAPH_TIME_BUDGET_MS", default_value_t = 2_000)]
     pub time_budget_ms: u64,
-    /// Traversals that may run at once on the blocking pool (others wait their turn).
-    #[arg(long, env = "ONTOGRAPH_TRAVERSAL_WORKERS", default_value_t = 2)]
+    /// Traversals that may run at once on the blocking pool (others wait their turn);
+    /// default: one less than the number of cores, at least 1.
+    #[arg(long, env = "ONTOGRAPH_TRAVERSAL_WORKERS", default_value_t = crate::engine::default_workers())]
     pub traversal_workers: usize,
 }
 
@@ -94,7 +95,7 @@ impl ServeArgs {
             max_limit: 100_000,
             max_paths: 1_000,
             time_budget_ms: 2_000,
-            traversal_workers: 2,
+            traversal_workers: crate::engine::default_workers(),
         }
     }
 

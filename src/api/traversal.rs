@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Enum, Object, ID};
+use async_graphql::{ComplexObject, Enum, Object, SimpleObject, ID};
 
 use super::entities::{LinkType, OntologyNode};
 use super::enums::NodeKind;
@@ -76,7 +76,14 @@ impl Traversal {
     /// apiName); start nodes have depth 0.
     async fn nodes(&self) -> Vec<TraversalNode> {
         let ctx = &self.ctx;
-        self.result.nodes.iter().map(|&(n, depth)| TraversalNode { ctx: ctx.clone(), node: n, depth }).collect()
+        let g = &ctx.graph;
+        let node = |&(n, depth): &(NodeId, u32)| TraversalNode {
+            api_name: ID(g.name(n).to_string()),
+            kind: g.kind(n).into(),
+            depth,
+            ctx: ctx.clone(),
+        };
+        self.result.nodes.iter().map(node).collect()
     }
     /// Every edge the traversal followed between returned nodes, ordered
     /// by (source, target, relation).
@@ -94,32 +101,26 @@ impl Traversal {
     }
 }
 
-/// A node reached by a traversal.
+// Plain fields, not per-field resolvers: an answer can hold thousands.
+/// A node reached by a traversal, with its depth.
+#[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct TraversalNode {
-    ctx: Context,
-    node: NodeId,
+    /// The node's apiName.
+    api_name: ID,
+    /// OBJECT_TYPE or INTERFACE.
+    kind: NodeKind,
+    /// Number of edges from the nearest start node.
     depth: u32,
+    #[graphql(skip)]
+    ctx: Context,
 }
 
-/// A node reached by a traversal, with its depth.
-#[Object]
+#[ComplexObject]
 impl TraversalNode {
-    /// The node's apiName.
-    async fn api_name(&self) -> ID {
-        ID(self.ctx.graph.name(self.node).to_string())
-    }
-    /// OBJECT_TYPE or INTERFACE.
-    async fn kind(&self) -> NodeKind {
-        self.ctx.graph.kind(self.node).into()
-    }
-    /// Number of edges from the nearest start node.
-    async fn depth(&self) -> u32 {
-        self.depth
-    }
     /// The object type or interface itself.
     async fn node(&self) -> async_graphql::Result<OntologyNode> {
-        let name = self.ctx.graph.name(self.node);
-        OntologyNode::find(&self.ctx.ontology, name).ok_or_else(|| "node vanished from its own state".into())
+        OntologyNode::find(&self.ctx.ontology, &self.api_name).ok_or_else(|| "node vanished from its own state".into())
     }
 }
 

@@ -15,7 +15,7 @@ use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, Mutex};
 
-pub use traversal::TraversalLimits;
+pub use traversal::{default_workers, TraversalLimits};
 pub use write::{CommitRequest, Committed, Progress};
 
 use crate::error::{Error, Result};

@@ -39,6 +39,12 @@ impl Default for TraversalLimits {
     }
 }
 
+/// One core fewer than the machine has (at least one): heavy traversals
+/// never take every core from the async workers that answer light queries.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
+}
+
 pub(super) struct Pool {
     limits: TraversalLimits,
     permits: Arc<Semaphore>,

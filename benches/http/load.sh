@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# HTTP load on loopback with wrk (Debian package `wrk`). Builds the release
+# binary, generates and imports an ontology of $N object types, starts the
+# server, and reports throughput and latency for:
+#   1. { __typename }                         (idle baseline)
+#   2. a 3-hop traverse from the hub T0        (BOTH, limit 1000)
+#   3. { __typename } while 8 connections keep deep traversals running
+# Usage: N=100000 DURATION=10s bash benches/http/load.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+N="${N:-100000}"
+DURATION="${DURATION:-10s}"
+PORT="${PORT:-18080}"
+URL="http://127.0.0.1:$PORT/graphql"
+cargo build --release -q
+bin=target/release/ontograph
+dir="$(mktemp -d)"
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$dir"' EXIT
+"$bin" generate --object-types "$N" --seed 1 > "$dir/o.json"
+"$bin" import "$dir/o.json" --database-url "sqlite://$dir/og.db" --quiet
+"$bin" --addr "127.0.0.1:$PORT" --database-url "sqlite://$dir/og.db" --no-demo 2> "$dir/server.log" &
+server=$!
+for _ in $(seq 600); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.5; done
+
+typename='{"query":"{ __typename }"}'
+three_hop='{"query":"{ branch { traverse(from: [\"T0\"], direction: BOTH, maxDepth: 3, limit: 1000) { nodes { apiName depth } truncated } } }"}'
+deep='{"query":"{ branch { traverse(from: [\"T0\"], direction: BOTH, maxDepth: 64, limit: 100000) { truncated } } }"}'
+# Warm the graph index once so the first measurement does not include it.
+curl -s "$URL" -H 'content-type: application/json' -d "$three_hop" > /dev/null
+
+run() { BODY="$2" wrk -t1 -c"$3" -d"$DURATION" --latency -s benches/http/post.lua "$URL" | sed "s/^/[$1] /"; }
+run "typename idle" "$typename" 8
+run "3-hop traverse" "$three_hop" 8
+BODY="$deep" wrk -t1 -c8 -d"$DURATION" -s benches/http/post.lua "$URL" > "$dir/deep.txt" &
+deep_pid=$!
+sleep 1
+run "typename under 8 deep traversals" "$typename" 8
+wait "$deep_pid"
+sed "s/^/[deep traversals] /" "$dir/deep.txt"

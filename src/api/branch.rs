@@ -202,7 +202,7 @@ impl Branch {
             Some(n) => o.referrers(n).filter_map(|id| o.link_type(id)).filter(|l| keep(l)).collect(),
             None => o.link_types_after(None).filter(|l| keep(l)).collect(),
         };
-        matching.sort_by_key(|l| l.id());
+        matching.sort_by_cached_key(|l| l.id());
         let total = matching.len();
         let start = after.as_ref().map_or(0, |a| matching.partition_point(|l| l.id() <= *a));
         page(matching[start..].iter().copied(), total, first, after.is_some(), cursor, node)
@@ -262,7 +262,7 @@ impl Branch {
     ) -> async_graphql::Result<Option<Path>> {
         let dir = direction.unwrap_or(Direction::Outgoing).into();
         let (found, tctx) = tr::ask(ctx, &self.0, move |g, budget| {
-            let (f, t) = (tr::ids(g, &[from.0])?[0], tr::ids(g, &[to.0])?[0]);
+            let (f, t) = (tr::id(g, &from)?, tr::id(g, &to)?);
             let view = View::new(g, dir).relations(relations.as_deref());
             graph::shortest_path(&view, f, t, budget).map_err(tr::out_of_budget)
         })
@@ -290,13 +290,13 @@ impl Branch {
         let (limit, _) = tr::clamp("limit", limit.unwrap_or(10), limits.max_paths).gql()?;
         let dir = direction.unwrap_or(Direction::Outgoing).into();
         let (found, tctx) = tr::ask(ctx, &self.0, move |g, budget| {
-            let (f, t) = (tr::ids(g, &[from.0])?[0], tr::ids(g, &[to.0])?[0]);
+            let (f, t) = (tr::id(g, &from)?, tr::id(g, &to)?);
             let view = View::new(g, dir).relations(relations.as_deref());
             Ok(graph::paths(&view, f, t, max_depth, limit, budget).0)
         })
         .await
         .gql()?;
-        Ok(found.into_iter().map(|path| Path { ctx: tctx.clone(), path }).collect())
+        Ok(tr::paths(found, &tctx))
     }
 
     /// Whether `to` can be reached from `from` at any depth.
@@ -310,7 +310,7 @@ impl Branch {
     ) -> async_graphql::Result<bool> {
         let dir = direction.unwrap_or(Direction::Outgoing).into();
         let (found, _) = tr::ask(ctx, &self.0, move |g, budget| {
-            let (f, t) = (tr::ids(g, &[from.0])?[0], tr::ids(g, &[to.0])?[0]);
+            let (f, t) = (tr::id(g, &from)?, tr::id(g, &to)?);
             let view = View::new(g, dir).relations(relations.as_deref());
             graph::reachable(&view, f, t, budget).ok_or_else(|| tr::out_of_budget(graph::OutOfBudget))
         })
@@ -334,7 +334,7 @@ impl Branch {
         let (max_depth, c1) = tr::depth(max_depth.unwrap_or(64), &limits).gql()?;
         let (limit, c2) = tr::clamp("limit", limit.unwrap_or(10000), limits.max_limit).gql()?;
         let (result, tctx) = tr::ask(ctx, &self.0, move |g, budget| {
-            let of = tr::ids(g, &[of.0])?[0];
+            let of = tr::id(g, &of)?;
             let view = View::new(g, graph::Direction::Incoming).relations(relations.as_deref());
             Ok(graph::impact(&view, of, max_depth, limit, budget))
         })
@@ -361,7 +361,7 @@ impl Branch {
         })
         .await
         .gql()?;
-        Ok(found.into_iter().map(|path| Path { ctx: tctx.clone(), path }).collect())
+        Ok(tr::paths(found, &tctx))
     }
 
     /// The commit history of this branch, newest first. `after` is the

@@ -198,9 +198,18 @@ where
     Ok((answer, Context { graph: state.graph(), ontology: state.ontology.clone() }))
 }
 
-/// apiNames → node ids; an unknown one is NOT_FOUND.
+/// A node id by apiName; an unknown one is NOT_FOUND.
+pub fn id(g: &GraphIndex, name: &str) -> Result<NodeId> {
+    g.id(name).ok_or_else(|| Error::NotFound(format!("node {name}")))
+}
+
 pub fn ids(g: &GraphIndex, names: &[String]) -> Result<Vec<NodeId>> {
-    names.iter().map(|n| g.id(n).ok_or_else(|| Error::NotFound(format!("node {n}")))).collect()
+    names.iter().map(|n| id(g, n)).collect()
+}
+
+/// Found paths, ready to render.
+pub fn paths(found: Vec<graph::Path>, ctx: &Context) -> Vec<Path> {
+    found.into_iter().map(|path| Path { ctx: ctx.clone(), path }).collect()
 }
 
 pub fn out_of_budget(_: graph::OutOfBudget) -> Error {

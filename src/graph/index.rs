@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::model::{DataType, Name, Ontology};
+use crate::model::{DataType, Name, Ontology, Property};
 
 pub type NodeId = u32;
 pub type RelId = u32;
@@ -75,21 +75,14 @@ impl GraphIndex {
                 edges.push(EdgeRef { source: s, target: t, rel: r });
             }
         };
-        let refs = |props: &[crate::model::Property]| {
-            props
-                .iter()
-                .filter(|p| p.data_type == DataType::Reference)
-                .filter_map(|p| p.target.clone())
-                .collect::<Vec<_>>()
-        };
         for t in o.object_types_after(None) {
             t.extends.iter().for_each(|p| add(&t.api_name, p, EXTENDS));
             t.implements.iter().for_each(|p| add(&t.api_name, p, IMPLEMENTS));
-            refs(&t.properties).iter().for_each(|p| add(&t.api_name, p, REFERENCES));
+            reference_targets(&t.properties).for_each(|p| add(&t.api_name, p, REFERENCES));
         }
         for i in o.interfaces_after(None) {
             i.extends.iter().for_each(|p| add(&i.api_name, p, EXTENDS));
-            refs(&i.properties).iter().for_each(|p| add(&i.api_name, p, REFERENCES));
+            reference_targets(&i.properties).for_each(|p| add(&i.api_name, p, REFERENCES));
         }
         for l in o.link_types_after(None) {
             add(&l.source, &l.target, &l.api_name);
@@ -151,6 +144,11 @@ impl GraphIndex {
     pub fn inc(&self, n: NodeId) -> &[Adj] {
         &self.inc[self.in_start[n as usize] as usize..self.in_start[n as usize + 1] as usize]
     }
+}
+
+/// Targets of an entity's REFERENCE properties.
+fn reference_targets(props: &[Property]) -> impl Iterator<Item = &str> {
+    props.iter().filter(|p| p.data_type == DataType::Reference).filter_map(|p| p.target.as_deref())
 }
 
 /// Compressed sparse rows from (row, entry) pairs already sorted by row.

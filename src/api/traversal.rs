@@ -190,7 +190,7 @@ pub async fn ask<T, F>(
 ) -> Result<(T, Context)>
 where
     T: Send + 'static,
-    F: FnOnce(&GraphIndex, &mut graph::Budget) -> Result<T> + Send + 'static,
+    F: Fn(&GraphIndex, &mut graph::Budget) -> Result<T> + Send + 'static,
 {
     let engine = ctx.data_unchecked::<crate::engine::Engine>();
     let state = branch.state.clone();

@@ -15,7 +15,7 @@ use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, Mutex};
 
-pub use traversal::{default_workers, TraversalLimits};
+pub use traversal::{default_workers, AskCounts, TraversalLimits};
 pub use write::{CommitRequest, Committed, Progress};
 
 use crate::error::{Error, Result};
@@ -42,6 +42,12 @@ impl BranchState {
     /// The petgraph view of this state (built once, O(nodes + edges)).
     pub fn graph(&self) -> Arc<GraphIndex> {
         self.graph.get_or_init(|| Arc::new(GraphIndex::build(&self.ontology))).clone()
+    }
+
+    /// The graph if it has been built already (building a large one takes
+    /// long enough that it must not happen on an async worker).
+    pub fn built_graph(&self) -> Option<Arc<GraphIndex>> {
+        self.graph.get().cloned()
     }
 }
 

@@ -4,6 +4,7 @@
 //! starve light queries or pile up threads. Every question carries a
 //! time budget that started when the request arrived.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,8 +14,14 @@ use super::{BranchState, Engine};
 use crate::error::{Error, Result};
 use crate::graph::{Budget, GraphIndex};
 
-/// Graphs up to this many nodes are traversed on the async worker.
+/// Graphs up to this many nodes are indexed on the async worker.
 const INLINE_NODES: usize = 2_000;
+
+/// Units of work (node expansions, search steps; 0.1–0.2 ms) a question may
+/// do on the async worker. Most interactive questions finish within it
+/// and skip the thread hop, which costs more than they do; the others
+/// give up after it and rerun on the blocking pool.
+const INLINE_TICKS: u32 = 1_024;
 
 /// Server-side caps on traversal requests (DESIGN "Traversal semantics").
 #[derive(Debug, Clone, Copy)]
@@ -48,12 +55,23 @@ pub fn default_workers() -> usize {
 pub(super) struct Pool {
     limits: TraversalLimits,
     permits: Arc<Semaphore>,
+    inline: AtomicU64,
+    pooled: AtomicU64,
 }
 
 impl Pool {
     pub(super) fn new(limits: TraversalLimits) -> Self {
-        Pool { limits, permits: Arc::new(Semaphore::new(limits.workers.max(1))) }
+        let permits = Arc::new(Semaphore::new(limits.workers.max(1)));
+        Pool { limits, permits, inline: AtomicU64::new(0), pooled: AtomicU64::new(0) }
     }
+}
+
+/// How many questions were answered on the async worker and how many on
+/// the blocking pool, since start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AskCounts {
+    pub inline: u64,
+    pub pooled: u64,
 }
 
 impl Engine {
@@ -61,20 +79,32 @@ impl Engine {
         self.inner.traversal.limits
     }
 
+    pub fn ask_counts(&self) -> AskCounts {
+        let pool = &self.inner.traversal;
+        AskCounts { inline: pool.inline.load(Ordering::Relaxed), pooled: pool.pooled.load(Ordering::Relaxed) }
+    }
+
     /// Run `question` over the graph of `state` with the request's time
-    /// budget (counted from now, so queueing counts against it).
+    /// budget (counted from now, so queueing counts against it): first
+    /// inline with a small allowance, then, if that ran out, on the pool.
     pub async fn ask<T, F>(&self, state: &Arc<BranchState>, question: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&GraphIndex, &mut Budget) -> T + Send + 'static,
+        F: Fn(&GraphIndex, &mut Budget) -> T + Send + 'static,
     {
         let pool = &self.inner.traversal;
         let deadline = Instant::now() + pool.limits.budget;
         let small = state.ontology.object_type_count() + state.ontology.interface_count() <= INLINE_NODES;
-        if small {
-            let graph = state.graph();
-            return Ok(question(&graph, &mut Budget::until(deadline)));
+        let graph = if small { Some(state.graph()) } else { state.built_graph() };
+        if let Some(graph) = graph {
+            let mut budget = Budget::until(deadline).inline(INLINE_TICKS);
+            let answer = question(&graph, &mut budget);
+            if !budget.moved() {
+                pool.inline.fetch_add(1, Ordering::Relaxed);
+                return Ok(answer);
+            }
         }
+        pool.pooled.fetch_add(1, Ordering::Relaxed);
         let permit = pool.permits.clone().acquire_owned().await.map_err(Error::internal)?;
         let state = state.clone();
         tokio::task::spawn_blocking(move || {

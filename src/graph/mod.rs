@@ -4,6 +4,7 @@
 //! link type's apiName or the reserved `extends`, `implements`,
 //! `references`). Depends on `model` only.
 
+mod bits;
 mod index;
 mod paths;
 mod query;
@@ -15,7 +16,7 @@ mod reference;
 #[cfg(test)]
 mod tests;
 
-pub use index::{Adj, EdgeRef, GraphIndex, NodeId, NodeKind, RelId, EXTENDS, IMPLEMENTS, REFERENCES};
+pub use index::{Adj, Adjacent, EdgeRef, GraphIndex, NodeId, NodeKind, RelId, EXTENDS, IMPLEMENTS, REFERENCES};
 pub use paths::{cycles, paths, shortest_path, Path};
 pub use query::{Budget, Direction, OutOfBudget, Step, View};
 pub use traverse::{impact, reachable, traverse, Traversal};

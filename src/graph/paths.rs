@@ -36,44 +36,65 @@ impl Path {
     }
 }
 
-/// Distance from every node to `target` within `view` (BFS on the reversed
-/// view), up to `max_depth`; `keep` restricts the nodes considered.
-fn distances_to(
-    view: &View,
-    target: NodeId,
-    max_depth: u32,
-    keep: impl Fn(NodeId) -> bool,
-    budget: &mut Budget,
-) -> Vec<u32> {
-    let back = view.reversed();
-    let mut dist = vec![FAR; view.g.node_count()];
-    dist[target as usize] = 0;
-    let mut frontier = vec![target];
-    for d in 0..max_depth {
-        let mut next = vec![];
-        for &u in &frontier {
-            if !budget.tick() {
-                return dist;
-            }
-            back.for_each_step(u, |s| {
-                if dist[s.node as usize] == FAR && keep(s.node) {
-                    dist[s.node as usize] = d + 1;
-                    next.push(s.node);
-                }
-            });
-        }
-        if next.is_empty() {
-            break;
-        }
-        frontier = next;
+/// Distances to one target (BFS on the reversed view). Reusable: a new
+/// search resets only the entries the previous one touched, so searching
+/// from every node of a large graph does not cost a full array each time.
+struct Distances {
+    dist: Vec<u32>,
+    touched: Vec<NodeId>,
+}
+
+impl Distances {
+    fn new(n: usize) -> Self {
+        Distances { dist: vec![FAR; n], touched: vec![] }
     }
-    dist
+
+    /// Distances to `target` up to `max_depth` through nodes that `keep`
+    /// accepts; stops early (leaving the rest FAR) when the budget ends.
+    fn compute(
+        &mut self,
+        view: &View,
+        target: NodeId,
+        max_depth: u32,
+        keep: impl Fn(NodeId) -> bool,
+        budget: &mut Budget,
+    ) -> &[u32] {
+        for &v in &self.touched {
+            self.dist[v as usize] = FAR;
+        }
+        self.touched.clear();
+        let back = view.reversed();
+        let dist = &mut self.dist;
+        dist[target as usize] = 0;
+        self.touched.push(target);
+        let mut level = 0;
+        let mut d = 0;
+        'levels: while d < max_depth && level < self.touched.len() {
+            let end = self.touched.len();
+            for i in level..end {
+                if !budget.tick() {
+                    break 'levels;
+                }
+                let touched = &mut self.touched;
+                back.for_each_neighbour(touched[i], |v| {
+                    if dist[v as usize] == FAR && keep(v) {
+                        dist[v as usize] = d + 1;
+                        touched.push(v);
+                    }
+                });
+            }
+            level = end;
+            d += 1;
+        }
+        &self.dist
+    }
 }
 
 /// The shortest path from `from` to `to` (fewest edges), ties broken by
 /// step order.
 pub fn shortest_path(view: &View, from: NodeId, to: NodeId, budget: &mut Budget) -> Result<Option<Path>, OutOfBudget> {
-    let dist = distances_to(view, to, u32::MAX, |_| true, budget);
+    let mut distances = Distances::new(view.g.node_count());
+    let dist = distances.compute(view, to, u32::MAX, |_| true, budget);
     if budget.exhausted() {
         return Err(OutOfBudget);
     }
@@ -104,7 +125,8 @@ pub fn paths(
     limit: usize,
     budget: &mut Budget,
 ) -> (Vec<Path>, bool) {
-    let dist = distances_to(view, to, max_depth, |_| true, budget);
+    let mut distances = Distances::new(view.g.node_count());
+    let dist = distances.compute(view, to, max_depth, |_| true, budget);
     let mut out = vec![];
     if dist[from as usize] == FAR || limit == 0 {
         return (out, dist[from as usize] != FAR);
@@ -114,7 +136,7 @@ pub fn paths(
     let mut path = Path::start(from);
     for len in dist[from as usize]..=max_depth {
         let mut search =
-            Search { view, dist: &dist, on_path: &mut on_path, budget, out: &mut out, want: limit + 1, cycle_at: None };
+            Search { view, dist, on_path: &mut on_path, budget, out: &mut out, want: limit + 1, cycle_at: None };
         if !search.exact(&mut path, from, to, len) {
             break;
         }
@@ -129,30 +151,38 @@ pub fn paths(
 /// at most `limit`; the flag says whether more existed or the budget cut.
 pub fn cycles(view: &View, max_len: u32, limit: usize, budget: &mut Budget) -> (Vec<Path>, bool) {
     let n = view.g.node_count();
+    // Only nodes of a strongly connected component with two or more nodes,
+    // or with a self-loop, lie on a cycle.
     let mut component = vec![usize::MAX; n];
+    let mut starts = vec![];
     for (i, scc) in tarjan_scc(view).into_iter().enumerate() {
-        for v in scc {
+        for &v in &scc {
             component[v as usize] = i;
         }
+        match scc[..] {
+            [v] => {
+                let mut self_loop = false;
+                view.for_each_neighbour(v, |w| self_loop |= w == v);
+                if self_loop {
+                    starts.push(v);
+                }
+            }
+            _ => starts.extend(scc),
+        }
     }
+    starts.sort_unstable();
     let mut out = vec![];
     let mut on_path = vec![false; n];
+    let mut distances = Distances::new(n);
     'lengths: for len in 1..=max_len {
-        for s in 0..n as NodeId {
+        for &s in &starts {
             // A cycle starting at its smallest node s stays in s's SCC,
             // above s.
             let keep = |v: NodeId| v >= s && component[v as usize] == component[s as usize];
-            let dist = distances_to(view, s, len, keep, budget);
+            let dist = distances.compute(view, s, len, keep, budget);
             let mut path = Path::start(s);
-            let mut search = Search {
-                view,
-                dist: &dist,
-                on_path: &mut on_path,
-                budget,
-                out: &mut out,
-                want: limit + 1,
-                cycle_at: Some(s),
-            };
+            let mut search =
+                Search { view, dist, on_path: &mut on_path, budget, out: &mut out, want: limit + 1, cycle_at: Some(s) };
             if !search.exact(&mut path, s, s, len) {
                 break 'lengths;
             }

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::index::{Adj, EdgeRef, GraphIndex, NodeId, NodeKind};
+use super::index::{Adj, Adjacent, EdgeRef, GraphIndex, NodeId, NodeKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
@@ -75,19 +75,48 @@ impl<'g> View<'g> {
     #[inline]
     pub fn for_each_step(&self, n: NodeId, mut f: impl FnMut(Step)) {
         if self.dir != Direction::Incoming {
-            for &a in self.g.out(n) {
-                if self.allowed(a) {
-                    f(Step { node: a.node, edge: EdgeRef { source: n, target: a.node, rel: a.rel } });
-                }
+            for a in self.g.out(n).iter().filter(|&a| self.allowed(a)) {
+                f(Step { node: a.node, edge: EdgeRef { source: n, target: a.node, rel: a.rel } });
             }
         }
         if self.dir != Direction::Outgoing {
-            for &a in self.g.inc(n) {
-                if self.allowed(a) {
-                    f(Step { node: a.node, edge: EdgeRef { source: a.node, target: n, rel: a.rel } });
-                }
+            for a in self.g.inc(n).iter().filter(|&a| self.allowed(a)) {
+                f(Step { node: a.node, edge: EdgeRef { source: a.node, target: n, rel: a.rel } });
             }
         }
+    }
+
+    /// Calls `f` for the node at the end of every allowed step from `n`
+    /// (twice if two edges lead there): the inner loop of BFS. Without
+    /// filters it reads nothing but the neighbour ids.
+    #[inline]
+    pub fn for_each_neighbour(&self, n: NodeId, mut f: impl FnMut(NodeId)) {
+        let plain = self.rels.is_none() && self.kinds.is_none();
+        let mut walk = |adj: Adjacent| {
+            if plain {
+                adj.nodes.iter().for_each(|&v| f(v));
+            } else {
+                adj.iter().filter(|&a| self.allowed(a)).for_each(|a| f(a.node));
+            }
+        };
+        if self.dir != Direction::Incoming {
+            walk(self.g.out(n));
+        }
+        if self.dir != Direction::Outgoing {
+            walk(self.g.inc(n));
+        }
+    }
+
+    /// Prefetch hints for a node BFS will expand soon: its edge ranges
+    /// now, its neighbour lists `LAG` entries later (see `traverse`).
+    #[inline]
+    pub fn prefetch(&self, n: NodeId) {
+        self.g.prefetch(n);
+    }
+
+    #[inline]
+    pub fn prefetch_adjacent(&self, n: NodeId) {
+        self.g.prefetch_adjacent(n, self.dir);
     }
 
     /// Allowed steps from `n` in (node, relation) order across both
@@ -113,6 +142,10 @@ pub struct Budget {
     deadline: Instant,
     ticks: u32,
     exhausted: bool,
+    /// Ticks allowed before the question must move off the caller's
+    /// thread (see `inline`).
+    inline_cap: Option<u32>,
+    moved: bool,
 }
 
 impl Budget {
@@ -121,7 +154,16 @@ impl Budget {
     }
 
     pub fn until(deadline: Instant) -> Self {
-        Budget { deadline, ticks: 0, exhausted: Instant::now() >= deadline }
+        Budget { deadline, ticks: 0, exhausted: Instant::now() >= deadline, inline_cap: None, moved: false }
+    }
+
+    /// Also end after `ticks` units of work, marking the answer as one to
+    /// recompute elsewhere (`moved`): a question is first tried on the
+    /// async worker, where a small one is answered without a thread hop,
+    /// and a large one gives up quickly and goes to the blocking pool.
+    pub fn inline(mut self, ticks: u32) -> Self {
+        self.inline_cap = Some(ticks);
+        self
     }
 
     /// `false` once the budget is spent.
@@ -131,7 +173,17 @@ impl Budget {
         if self.ticks & 1023 == 0 && !self.exhausted && Instant::now() >= self.deadline {
             self.exhausted = true;
         }
+        if self.inline_cap.is_some_and(|cap| self.ticks >= cap) {
+            self.exhausted = true;
+            self.moved = true;
+        }
         !self.exhausted
+    }
+
+    /// Whether the inline allowance ran out: the answer is incomplete and
+    /// must be recomputed with the full budget.
+    pub fn moved(&self) -> bool {
+        self.moved
     }
 
     pub fn exhausted(&self) -> bool {

@@ -16,7 +16,7 @@ impl IntoNeighbors for &View<'_> {
 
     fn neighbors(self, a: NodeId) -> Self::Neighbors {
         let mut out = Vec::new();
-        self.for_each_step(a, |s| out.push(s.node));
+        self.for_each_neighbour(a, |v| out.push(v));
         out.into_iter()
     }
 }

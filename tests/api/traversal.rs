@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use ontograph::engine::{Engine, TraversalLimits};
+use ontograph::engine::{AskCounts, Engine, TraversalLimits};
+use ontograph::graph::{self, Budget, Direction, View};
 use ontograph::store;
 use serde_json::json;
 
@@ -155,4 +156,39 @@ async fn spent_budget_truncates_instead_of_hanging() {
     assert_eq!(t["branch"]["traverse"]["truncated"], true);
     let err = app.err(r#"{ branch { reachable(from: "T0", to: "T2999", direction: BOTH) } }"#, json!({})).await;
     assert_eq!(code(&err), "LIMIT_EXCEEDED");
+}
+
+/// Questions start on the async worker with a small work allowance; a
+/// large one runs out of it and is recomputed on the blocking pool. Both
+/// routes give the complete answer the graph functions give directly.
+#[tokio::test]
+async fn large_questions_move_to_the_pool_with_complete_answers() {
+    let app = TestApp::new().await;
+    let mut doc = vec![];
+    ontograph::cli::generate(3000, 5, &mut doc).unwrap();
+    let doc: ontograph::model::Document = serde_json::from_slice(&doc).unwrap();
+    app.engine.import("main", doc.into_entities().collect(), "big".into(), None).await.unwrap();
+    let g = app.engine.branch("main").unwrap().state.graph();
+    let both = View::new(&g, Direction::Both);
+    let t0 = g.id("T0").unwrap();
+    for (depth, counts) in [(1u32, AskCounts { inline: 1, pooled: 0 }), (64, AskCounts { inline: 1, pooled: 1 })] {
+        let expected = graph::traverse(&both, &[t0], depth, 100_000, &mut Budget::new(Duration::from_secs(600)));
+        let q = format!(
+            r#"{{ branch {{ traverse(from: ["T0"], direction: BOTH, maxDepth: {depth}, limit: 100000) {{ nodes {{ apiName depth }} truncated }} }} }}"#
+        );
+        let t = &app.ok(&q, json!({})).await["branch"]["traverse"];
+        let got: Vec<(String, u64)> = t["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| (n["apiName"].as_str().unwrap().to_owned(), n["depth"].as_u64().unwrap()))
+            .collect();
+        let want: Vec<(String, u64)> = expected.nodes.iter().map(|&(n, d)| (g.name(n).to_string(), d as u64)).collect();
+        assert_eq!(got, want, "maxDepth {depth}");
+        assert_eq!(t["truncated"], expected.truncated);
+        assert_eq!(app.engine.ask_counts(), counts, "maxDepth {depth}");
+    }
+    // The whole component is far more work than the inline allowance.
+    let all = graph::traverse(&both, &[t0], 64, 100_000, &mut Budget::new(Duration::from_secs(600)));
+    assert!(all.nodes.len() > 2_000 && !all.truncated, "{} nodes", all.nodes.len());
 }

@@ -7,6 +7,7 @@ mod crash;
 mod entities;
 mod helpers;
 mod http;
+mod real_ontology;
 mod schema;
 mod store;
 mod traversal;

@@ -91,23 +91,73 @@ impl Distances {
 }
 
 /// The shortest path from `from` to `to` (fewest edges), ties broken by
-/// step order.
+/// step order. Bidirectional: BFS grows from both ends, always the smaller
+/// frontier, until they meet, so it explores two balls of about half the
+/// distance instead of everything within the whole distance.
 pub fn shortest_path(view: &View, from: NodeId, to: NodeId, budget: &mut Budget) -> Result<Option<Path>, OutOfBudget> {
-    let mut distances = Distances::new(view.g.node_count());
-    let dist = distances.compute(view, to, u32::MAX, |_| true, budget);
-    if budget.exhausted() {
-        return Err(OutOfBudget);
+    let n = view.g.node_count();
+    let back = view.reversed();
+    // Distances from `from` (forward) and to `to` (backward), by layers.
+    let (mut df, mut db) = (vec![FAR; n], vec![FAR; n]);
+    df[from as usize] = 0;
+    db[to as usize] = 0;
+    let (mut fwd, mut bwd): (Vec<Vec<NodeId>>, Vec<Vec<NodeId>>) = (vec![vec![from]], vec![vec![to]]);
+    let mut d = if from == to { Some(0) } else { None };
+    while d.is_none() {
+        let forward = fwd.last().unwrap().len() <= bwd.last().unwrap().len();
+        let (walk, dist, other, layers) =
+            if forward { (view, &mut df, &db, &mut fwd) } else { (&back, &mut db, &df, &mut bwd) };
+        let level = layers.len() as u32;
+        let mut next = vec![];
+        for &u in layers.last().unwrap() {
+            if !budget.tick() {
+                return Err(OutOfBudget);
+            }
+            walk.for_each_neighbour(u, |v| {
+                if dist[v as usize] == FAR {
+                    dist[v as usize] = level;
+                    next.push(v);
+                }
+            });
+        }
+        // The first level that touches the other ball fixes the distance.
+        d = next.iter().filter(|&&v| other[v as usize] != FAR).map(|&v| level + other[v as usize]).min();
+        if next.is_empty() {
+            return Ok(None);
+        }
+        layers.push(next);
     }
-    if dist[from as usize] == FAR {
-        return Ok(None);
+    let d = d.unwrap_or(0);
+    // From position `m` on, every node of a shortest path is inside the
+    // backward ball (db exact); before it, mark the forward-ball nodes
+    // that lead on to it in the right number of steps.
+    let m = d.saturating_sub(bwd.len() as u32 - 1);
+    let mut good = vec![false; n];
+    if let Some(layer) = fwd.get(m as usize) {
+        for &v in layer.iter().filter(|&&v| db[v as usize] == d - m) {
+            good[v as usize] = true;
+        }
     }
-    // Greedy from the start: the smallest step that gets one closer.
+    for j in (0..m).rev() {
+        for &v in &fwd[j as usize] {
+            let mut leads = false;
+            view.for_each_neighbour(v, |w| leads |= df[w as usize] == j + 1 && good[w as usize]);
+            good[v as usize] = leads;
+        }
+    }
+    // Greedy from the start: the smallest step that stays on a shortest path.
     let mut path = Path::start(from);
     let mut u = from;
-    while u != to {
-        let closer = view.sorted_steps(u).into_iter().find(|s| dist[s.node as usize] == dist[u as usize] - 1);
-        // Always found: the reversed BFS reached u through such a step.
-        let Some(step) = closer else { return Ok(None) };
+    for i in 0..d {
+        let on_path = |v: NodeId| {
+            if i + 1 < m {
+                df[v as usize] == i + 1 && good[v as usize]
+            } else {
+                db[v as usize] == d - i - 1
+            }
+        };
+        // Always found: u lies on a shortest path.
+        let Some(step) = view.sorted_steps(u).into_iter().find(|s| on_path(s.node)) else { return Ok(None) };
         path.push(step);
         u = step.node;
     }

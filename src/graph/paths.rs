@@ -221,26 +221,44 @@ pub fn cycles(view: &View, max_len: u32, limit: usize, budget: &mut Budget) -> (
         }
     }
     starts.sort_unstable();
-    let mut out = vec![];
+    // The best `want` cycles so far, by (length, start, step order); once
+    // there are that many, only strictly shorter cycles can still enter,
+    // so `bound` shrinks and later starts search shallower.
+    let want = limit + 1;
+    let mut best: Vec<(u32, usize, Path)> = vec![];
+    let mut bound = max_len;
+    let mut order = 0;
     let mut on_path = vec![false; n];
     let mut distances = Distances::new(n);
-    'lengths: for len in 1..=max_len {
-        for &s in &starts {
-            // A cycle starting at its smallest node s stays in s's SCC,
-            // above s.
-            let keep = |v: NodeId| v >= s && component[v as usize] == component[s as usize];
-            let dist = distances.compute(view, s, len, keep, budget);
-            let mut path = Path::start(s);
+    'starts: for &s in &starts {
+        // A cycle starting at its smallest node s stays in s's SCC, above s.
+        let keep = |v: NodeId| v >= s && component[v as usize] == component[s as usize];
+        let dist = distances.compute(view, s, bound.saturating_sub(1), keep, budget);
+        let mut len = 1;
+        while len <= bound {
+            let mut out = vec![];
             let mut search =
-                Search { view, dist, on_path: &mut on_path, budget, out: &mut out, want: limit + 1, cycle_at: Some(s) };
-            if !search.exact(&mut path, s, s, len) {
-                break 'lengths;
+                Search { view, dist, on_path: &mut on_path, budget, out: &mut out, want, cycle_at: Some(s) };
+            search.exact(&mut Path::start(s), s, s, len);
+            for p in out {
+                best.push((len, order, p));
+                order += 1;
             }
+            if best.len() >= want {
+                best.sort_by_key(|&(l, o, _)| (l, o));
+                best.truncate(want);
+                bound = best[want - 1].0 - 1;
+            }
+            if budget.exhausted() {
+                break 'starts;
+            }
+            len += 1;
         }
     }
-    let more = out.len() > limit || budget.exhausted();
-    out.truncate(limit);
-    (out, more)
+    let more = best.len() > limit || budget.exhausted();
+    best.sort_by_key(|&(l, o, _)| (l, o));
+    best.truncate(limit);
+    (best.into_iter().map(|(_, _, p)| p).collect(), more)
 }
 
 /// Depth-first enumeration of paths of exactly a given length, in step

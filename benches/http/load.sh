@@ -2,9 +2,9 @@
 # HTTP load on loopback with wrk (Debian package `wrk`). Builds the release
 # binary, generates and imports an ontology of $N object types, starts the
 # server, and reports throughput and latency for:
-#   1. { __typename }                         (idle baseline)
-#   2. a 3-hop traverse from the hub T0        (BOTH, limit 1000)
-#   3. { __typename } while 8 connections keep deep traversals running
+#   1. { __typename }                         (idle baseline; 1 and 8 connections)
+#   2. a 3-hop traverse from the hub T0        (BOTH, limit 1000; 1 and 8 connections)
+#   3. { __typename } while 8 connections keep deep traversals running (1 connection)
 # Usage: N=100000 DURATION=10s bash benches/http/load.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,11 +29,13 @@ deep='{"query":"{ branch { traverse(from: [\"T0\"], direction: BOTH, maxDepth: 6
 curl -s "$URL" -H 'content-type: application/json' -d "$three_hop" > /dev/null
 
 run() { BODY="$2" wrk -t1 -c"$3" -d"$DURATION" --latency -s benches/http/post.lua "$URL" | sed "s/^/[$1] /"; }
-run "typename idle" "$typename" 8
-run "3-hop traverse" "$three_hop" 8
+run "typename idle, 1 conn" "$typename" 1
+run "typename idle, 8 conns" "$typename" 8
+run "3-hop traverse, 1 conn" "$three_hop" 1
+run "3-hop traverse, 8 conns" "$three_hop" 8
 BODY="$deep" wrk -t1 -c8 -d"$DURATION" -s benches/http/post.lua "$URL" > "$dir/deep.txt" &
 deep_pid=$!
 sleep 1
-run "typename under 8 deep traversals" "$typename" 8
+run "typename under 8 deep traversals, 1 conn" "$typename" 1
 wait "$deep_pid"
 sed "s/^/[deep traversals] /" "$dir/deep.txt"

@@ -80,6 +80,24 @@ pub struct ServeArgs {
     /// default: one less than the number of cores, at least 1.
     #[arg(long, env = "ONTOGRAPH_TRAVERSAL_WORKERS", default_value_t = crate::engine::default_workers())]
     pub traversal_workers: usize,
+    /// Capacity of the traversal result cache in bytes (approximate sizes of
+    /// the cached answers); 0 turns the cache off.
+    #[arg(long, env = "ONTOGRAPH_CACHE_CAPACITY_BYTES", default_value_t = crate::cache::DEFAULT_CAPACITY_BYTES)]
+    pub cache_capacity_bytes: u64,
+    /// Drop a cached answer this many seconds after it was computed (default: never).
+    #[arg(long, env = "ONTOGRAPH_CACHE_TTL_SECS")]
+    pub cache_ttl_secs: Option<u64>,
+    /// Drop a cached answer this many seconds after it was last read (default: never).
+    #[arg(long, env = "ONTOGRAPH_CACHE_TTI_SECS")]
+    pub cache_tti_secs: Option<u64>,
+    /// Capacity of the automatic persisted query store in bytes (approximate
+    /// sizes of the parsed documents).
+    #[arg(long, env = "ONTOGRAPH_APQ_CAPACITY_BYTES", default_value_t = crate::api::DEFAULT_APQ_CAPACITY_BYTES)]
+    pub apq_capacity_bytes: u64,
+    /// A GraphQL file of read-only queries to keep hot: each operation runs
+    /// in the background at start and again after every commit on a branch it reads.
+    #[arg(long, env = "ONTOGRAPH_WARM")]
+    pub warm: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -96,6 +114,19 @@ impl ServeArgs {
             max_paths: 1_000,
             time_budget_ms: 2_000,
             traversal_workers: crate::engine::default_workers(),
+            cache_capacity_bytes: crate::cache::DEFAULT_CAPACITY_BYTES,
+            cache_ttl_secs: None,
+            cache_tti_secs: None,
+            apq_capacity_bytes: crate::api::DEFAULT_APQ_CAPACITY_BYTES,
+            warm: None,
+        }
+    }
+
+    pub fn cache_config(&self) -> crate::cache::CacheConfig {
+        crate::cache::CacheConfig {
+            capacity_bytes: self.cache_capacity_bytes,
+            ttl: self.cache_ttl_secs.map(std::time::Duration::from_secs),
+            tti: self.cache_tti_secs.map(std::time::Duration::from_secs),
         }
     }
 

@@ -52,6 +52,26 @@ impl Error {
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
         Error::Internal(err.into())
     }
+
+    /// A copy, for an error shared by several waiters (the cache coalesces
+    /// identical computations). An internal error keeps its message chain.
+    pub fn duplicate(&self) -> Self {
+        match self {
+            Error::BadUserInput { message, field } => {
+                Error::BadUserInput { message: message.clone(), field: field.clone() }
+            }
+            Error::NotFound(s) => Error::NotFound(s.clone()),
+            Error::AlreadyExists(s) => Error::AlreadyExists(s.clone()),
+            Error::VersionConflict { what, expected, actual } => {
+                Error::VersionConflict { what: what.clone(), expected: *expected, actual: *actual }
+            }
+            Error::InUse { id, dependents } => Error::InUse { id: id.clone(), dependents: dependents.clone() },
+            Error::BranchProtected(s) => Error::BranchProtected(s.clone()),
+            Error::LimitExceeded(s) => Error::LimitExceeded(s.clone()),
+            Error::Forbidden(s) => Error::Forbidden(s.clone()),
+            Error::Internal(e) => Error::Internal(anyhow::anyhow!("{e:#}")),
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

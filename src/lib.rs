@@ -2,6 +2,8 @@
 
 /// The GraphQL schema: roots, types, inputs, error mapping.
 pub mod api;
+/// The traversal result cache (moka): keys, weights, stats.
+pub mod cache;
 /// Import, export and other command-line actions.
 pub mod cli;
 /// The command line and environment configuration (one clap struct).

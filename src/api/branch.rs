@@ -4,15 +4,16 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
+use super::cached::answer;
 use super::commit::Commit;
 use super::entities::{InterfaceType, LinkType, ObjectType, OntologyNode};
 use super::enums::{NodeKind, Status};
 use super::error::GqlResult;
 use super::limits::page_size;
 use super::traversal::{self as tr, Direction, Path, Traversal};
+use crate::cache::Question;
 use crate::engine::{BranchView, Engine};
 use crate::error::Error;
-use crate::graph::{self, View};
 use crate::model;
 
 /// Extra fields on every connection.
@@ -236,17 +237,12 @@ impl Branch {
         if from.is_empty() {
             return Err(Error::bad_input("from", "name at least one node")).gql();
         }
-        let from: Vec<String> = from.into_iter().map(|f| f.0).collect();
+        let from = from.into_iter().map(|f| f.0).collect();
         let dir = direction.unwrap_or(Direction::Outgoing).into();
-        let kinds: Option<Vec<graph::NodeKind>> = node_kinds.map(|ks| ks.into_iter().map(Into::into).collect());
-        let (result, tctx) = tr::ask(ctx, &self.0, move |g, budget| {
-            let starts = tr::ids(g, &from)?;
-            let view = View::new(g, dir).relations(relations.as_deref()).node_kinds(kinds.as_deref());
-            Ok(graph::traverse(&view, &starts, max_depth, limit, budget))
-        })
-        .await
-        .gql()?;
-        Ok(Traversal { ctx: tctx, result, clamped: c1 || c2 })
+        let kinds = node_kinds.map(|ks| ks.into_iter().map(Into::into).collect());
+        let q = Question::traverse(from, dir, relations, kinds, max_depth, limit);
+        let a = answer(ctx, &self.0, q).await.gql()?;
+        Ok(Traversal { result: a.traversal().gql()?, ctx: a.ctx, clamped: c1 || c2, cached: a.cached })
     }
 
     /// The shortest path (fewest edges) from `from` to `to`, or null when
@@ -261,14 +257,8 @@ impl Branch {
         relations: Option<Vec<String>>,
     ) -> async_graphql::Result<Option<Path>> {
         let dir = direction.unwrap_or(Direction::Outgoing).into();
-        let (found, tctx) = tr::ask(ctx, &self.0, move |g, budget| {
-            let (f, t) = (tr::id(g, &from)?, tr::id(g, &to)?);
-            let view = View::new(g, dir).relations(relations.as_deref());
-            graph::shortest_path(&view, f, t, budget).map_err(tr::out_of_budget)
-        })
-        .await
-        .gql()?;
-        Ok(found.map(|path| Path { ctx: tctx, path }))
+        let a = answer(ctx, &self.0, Question::shortest_path(from.0, to.0, dir, relations)).await.gql()?;
+        Ok(a.path().gql()?.map(|path| Path { ctx: a.ctx, path }))
     }
 
     /// Simple paths (no repeated node) from `from` to `to` of at most
@@ -289,14 +279,9 @@ impl Branch {
         let (max_depth, _) = tr::depth(max_depth.unwrap_or(5), &limits).gql()?;
         let (limit, _) = tr::clamp("limit", limit.unwrap_or(10), limits.max_paths).gql()?;
         let dir = direction.unwrap_or(Direction::Outgoing).into();
-        let (found, tctx) = tr::ask(ctx, &self.0, move |g, budget| {
-            let (f, t) = (tr::id(g, &from)?, tr::id(g, &to)?);
-            let view = View::new(g, dir).relations(relations.as_deref());
-            Ok(graph::paths(&view, f, t, max_depth, limit, budget).0)
-        })
-        .await
-        .gql()?;
-        Ok(tr::paths(found, &tctx))
+        let q = Question::paths(from.0, to.0, dir, relations, max_depth, limit);
+        let a = answer(ctx, &self.0, q).await.gql()?;
+        Ok(tr::paths(a.paths().gql()?, &a.ctx))
     }
 
     /// Whether `to` can be reached from `from` at any depth.
@@ -309,14 +294,8 @@ impl Branch {
         relations: Option<Vec<String>>,
     ) -> async_graphql::Result<bool> {
         let dir = direction.unwrap_or(Direction::Outgoing).into();
-        let (found, _) = tr::ask(ctx, &self.0, move |g, budget| {
-            let (f, t) = (tr::id(g, &from)?, tr::id(g, &to)?);
-            let view = View::new(g, dir).relations(relations.as_deref());
-            graph::reachable(&view, f, t, budget).ok_or_else(|| tr::out_of_budget(graph::OutOfBudget))
-        })
-        .await
-        .gql()?;
-        Ok(found)
+        let a = answer(ctx, &self.0, Question::reachable(from.0, to.0, dir, relations)).await.gql()?;
+        a.reachable().gql()
     }
 
     /// Everything that directly or transitively depends on `of` (its
@@ -333,14 +312,8 @@ impl Branch {
         let limits = ctx.data_unchecked::<Engine>().traversal_limits();
         let (max_depth, c1) = tr::depth(max_depth.unwrap_or(64), &limits).gql()?;
         let (limit, c2) = tr::clamp("limit", limit.unwrap_or(10000), limits.max_limit).gql()?;
-        let (result, tctx) = tr::ask(ctx, &self.0, move |g, budget| {
-            let of = tr::id(g, &of)?;
-            let view = View::new(g, graph::Direction::Incoming).relations(relations.as_deref());
-            Ok(graph::impact(&view, of, max_depth, limit, budget))
-        })
-        .await
-        .gql()?;
-        Ok(Traversal { ctx: tctx, result, clamped: c1 || c2 })
+        let a = answer(ctx, &self.0, Question::impact(of.0, relations, max_depth, limit)).await.gql()?;
+        Ok(Traversal { result: a.traversal().gql()?, ctx: a.ctx, clamped: c1 || c2, cached: a.cached })
     }
 
     /// Elementary cycles following edges source → target (e.g. an
@@ -354,14 +327,8 @@ impl Branch {
     ) -> async_graphql::Result<Vec<Path>> {
         let limits = ctx.data_unchecked::<Engine>().traversal_limits();
         let (limit, _) = tr::clamp("limit", limit.unwrap_or(100), limits.max_paths).gql()?;
-        let max_len = limits.max_depth;
-        let (found, tctx) = tr::ask(ctx, &self.0, move |g, budget| {
-            let view = View::new(g, graph::Direction::Outgoing).relations(relations.as_deref());
-            Ok(graph::cycles(&view, max_len, limit, budget).0)
-        })
-        .await
-        .gql()?;
-        Ok(tr::paths(found, &tctx))
+        let a = answer(ctx, &self.0, Question::cycles(relations, limits.max_depth, limit)).await.gql()?;
+        Ok(tr::paths(a.paths().gql()?, &a.ctx))
     }
 
     /// The commit history of this branch, newest first. `after` is the

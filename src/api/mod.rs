@@ -3,7 +3,9 @@
 //! HTTP (`build_schema`), so tests execute it in-process.
 //! Depends on `engine` (and through it on `model`).
 
+mod apq;
 mod branch;
+mod cached;
 mod commit;
 mod entities;
 mod enums;
@@ -14,9 +16,12 @@ mod mutation;
 mod query;
 mod subscription;
 mod traversal;
+pub mod warm;
 
+use async_graphql::extensions::apollo_persisted_queries::ApolloPersistedQueries;
 use async_graphql::{Schema, SchemaBuilder};
 
+pub use apq::{PersistedQueries, DEFAULT_APQ_CAPACITY_BYTES};
 pub use error::GqlResult;
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
@@ -35,9 +40,17 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     Schema::build(QueryRoot, MutationRoot, SubscriptionRoot).extension(error::ErrorCodes)
 }
 
-/// The executable schema over an engine.
+/// The executable schema over an engine, with the default persisted
+/// query capacity.
 pub fn build_schema(engine: Engine) -> OntographSchema {
-    builder().data(engine).finish()
+    build_schema_with(engine, DEFAULT_APQ_CAPACITY_BYTES)
+}
+
+/// The executable schema over an engine, keeping at most
+/// `apq_capacity_bytes` of automatic persisted queries.
+pub fn build_schema_with(engine: Engine, apq_capacity_bytes: u64) -> OntographSchema {
+    let apq = ApolloPersistedQueries::new(PersistedQueries::new(apq_capacity_bytes));
+    builder().extension(apq).data(engine).finish()
 }
 
 /// The SDL of the schema (what `schema/ontograph.graphql` holds), with

@@ -5,6 +5,7 @@ use async_graphql::{Context, Object, SimpleObject};
 use super::branch::Branch;
 use super::error::GqlResult;
 use super::limits::MAX_PAGE;
+use crate::cache::CacheStats;
 use crate::engine::Engine;
 
 pub struct QueryRoot;
@@ -33,9 +34,10 @@ impl QueryRoot {
         ctx.data_unchecked::<Engine>().branches().into_iter().map(Branch).collect()
     }
 
-    /// About this server: build version and limits.
+    /// About this server: build version, limits and cache statistics.
     async fn server(&self, ctx: &Context<'_>) -> ServerInfo {
-        let t = ctx.data_unchecked::<Engine>().traversal_limits();
+        let engine = ctx.data_unchecked::<Engine>();
+        let t = engine.traversal_limits();
         let limits = Limits {
             max_page_size: MAX_PAGE,
             max_depth: t.max_depth,
@@ -43,7 +45,7 @@ impl QueryRoot {
             max_paths: t.max_paths,
             time_budget_ms: t.budget.as_millis() as u64,
         };
-        ServerInfo { version: env!("CARGO_PKG_VERSION"), limits }
+        ServerInfo { version: env!("CARGO_PKG_VERSION"), limits, cache: CacheInfo(engine.cache_stats()) }
     }
 }
 
@@ -54,6 +56,60 @@ pub struct ServerInfo {
     version: &'static str,
     /// Server-side bounds on requests, e.g. the largest page size.
     limits: Limits,
+    /// The traversal result cache: counters since start and current size.
+    cache: CacheInfo,
+}
+
+/// The traversal result cache: counters since start and current size.
+pub struct CacheInfo(CacheStats);
+
+/// The traversal result cache: counters since start and current size.
+/// Entry counts and sizes are updated by the cache's maintenance, so they
+/// may lag a moment behind the counters.
+#[Object]
+impl CacheInfo {
+    /// Traversal answers served from the cache (including requests that
+    /// waited for an identical computation already running).
+    async fn hits(&self) -> u64 {
+        self.0.hits
+    }
+    /// Traversal answers that had to be computed; each is one computation.
+    async fn misses(&self) -> u64 {
+        self.0.misses
+    }
+    /// hits / (hits + misses); 0 before the first traversal.
+    async fn hit_rate(&self) -> f64 {
+        let total = self.0.hits + self.0.misses;
+        if total == 0 {
+            0.0
+        } else {
+            self.0.hits as f64 / total as f64
+        }
+    }
+    /// Answers held now.
+    async fn entries(&self) -> u64 {
+        self.0.entries
+    }
+    /// Approximate bytes of the answers held now.
+    async fn weighted_bytes(&self) -> u64 {
+        self.0.weighted_bytes
+    }
+    /// The configured capacity in bytes (0: the cache is off).
+    async fn capacity_bytes(&self) -> u64 {
+        self.0.capacity_bytes
+    }
+    /// Answers evicted to stay within the capacity.
+    async fn evictions(&self) -> u64 {
+        self.0.evictions
+    }
+    /// Answers dropped because their time to live or time to idle passed.
+    async fn expirations(&self) -> u64 {
+        self.0.expirations
+    }
+    /// Answers dropped because their branch moved on (a commit) or was deleted.
+    async fn invalidations(&self) -> u64 {
+        self.0.invalidations
+    }
 }
 
 /// Server-side bounds on requests.

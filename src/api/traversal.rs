@@ -64,8 +64,9 @@ pub fn depth(requested: i32, limits: &TraversalLimits) -> Result<(u32, bool)> {
 /// The answer of `traverse` or `impact`.
 pub struct Traversal {
     pub ctx: Context,
-    pub result: graph::Traversal,
+    pub result: Arc<graph::Traversal>,
     pub clamped: bool,
+    pub cached: bool,
 }
 
 /// Nodes reached by a traversal, with their depth, and the edges followed
@@ -95,9 +96,10 @@ impl Traversal {
     async fn truncated(&self) -> bool {
         self.result.truncated || self.clamped
     }
-    /// Whether the answer came from the result cache.
+    /// Whether the answer came from the result cache (false when it was
+    /// computed for this request).
     async fn cached(&self) -> bool {
-        false
+        self.cached
     }
 }
 
@@ -181,37 +183,7 @@ impl Path {
     }
 }
 
-/// Run a graph question for a GraphQL field: on the engine's pool, with
-/// the request's budget; returns the answer and the context to render it.
-pub async fn ask<T, F>(
-    ctx: &async_graphql::Context<'_>,
-    branch: &crate::engine::BranchView,
-    question: F,
-) -> Result<(T, Context)>
-where
-    T: Send + 'static,
-    F: Fn(&GraphIndex, &mut graph::Budget) -> Result<T> + Send + 'static,
-{
-    let engine = ctx.data_unchecked::<crate::engine::Engine>();
-    let state = branch.state.clone();
-    let answer = engine.ask(&state, question).await??;
-    Ok((answer, Context { graph: state.graph(), ontology: state.ontology.clone() }))
-}
-
-/// A node id by apiName; an unknown one is NOT_FOUND.
-pub fn id(g: &GraphIndex, name: &str) -> Result<NodeId> {
-    g.id(name).ok_or_else(|| Error::NotFound(format!("node {name}")))
-}
-
-pub fn ids(g: &GraphIndex, names: &[String]) -> Result<Vec<NodeId>> {
-    names.iter().map(|n| id(g, n)).collect()
-}
-
 /// Found paths, ready to render.
 pub fn paths(found: Vec<graph::Path>, ctx: &Context) -> Vec<Path> {
     found.into_iter().map(|path| Path { ctx: ctx.clone(), path }).collect()
-}
-
-pub fn out_of_budget(_: graph::OutOfBudget) -> Error {
-    Error::LimitExceeded("the traversal ran out of its time budget".into())
 }

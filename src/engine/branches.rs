@@ -71,6 +71,7 @@ impl Engine {
         self.publish_branches(|m| {
             m.remove(name);
         });
+        self.cache_deleted(handle.meta.uid);
         Ok(())
     }
 

@@ -2,22 +2,27 @@
 //! snapshot published through `ArcSwap`: readers load it without waiting;
 //! a writer (one per branch at a time) applies changes to a clone, makes
 //! them durable as one commit, and only then publishes the new snapshot.
-//! Depends on `model`, `graph` and `store`.
+//! Traversal questions are answered through the result cache (`cached`).
+//! Depends on `model`, `graph`, `store` and `cache`.
 
 mod branches;
+mod cached;
 mod traversal;
 mod write;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, Mutex};
 
+pub use cached::Answered;
 pub use traversal::{default_workers, AskCounts, TraversalLimits};
 pub use write::{CommitRequest, Committed, Progress};
 
+use crate::cache::{CacheConfig, ResultCache};
 use crate::error::{Error, Result};
 use crate::graph::GraphIndex;
 use crate::model::{Entity, Ontology};
@@ -54,6 +59,9 @@ impl BranchState {
 /// Immutable facts about a branch.
 #[derive(Debug, Clone)]
 pub struct BranchMeta {
+    /// This incarnation of the branch, unique in the process: a branch
+    /// deleted and created again under the same name gets a new one.
+    pub uid: u64,
     pub name: String,
     pub parent: Option<String>,
     pub forked_at: Option<i64>,
@@ -90,6 +98,7 @@ struct Inner {
     admin: Mutex<()>,
     commits: broadcast::Sender<Arc<CommitRecord>>,
     traversal: traversal::Pool,
+    cache: ResultCache,
 }
 
 impl Engine {
@@ -101,6 +110,11 @@ impl Engine {
 
     /// `open` with explicit traversal caps and pool size.
     pub async fn open_with(store: Arc<dyn Store>, limits: TraversalLimits) -> Result<Engine> {
+        Engine::open_configured(store, limits, CacheConfig::default()).await
+    }
+
+    /// `open` with explicit traversal caps, pool size and cache bounds.
+    pub async fn open_configured(store: Arc<dyn Store>, limits: TraversalLimits, cache: CacheConfig) -> Result<Engine> {
         let mut records = store.branches().await?;
         if !records.iter().any(|b| b.name == MAIN) {
             let main =
@@ -115,7 +129,8 @@ impl Engine {
         let (commits, _) = broadcast::channel(1024);
         let branches = ArcSwap::from_pointee(map);
         let traversal = traversal::Pool::new(limits);
-        let inner = Inner { store, branches, admin: Mutex::new(()), commits, traversal };
+        let cache = ResultCache::new(cache);
+        let inner = Inner { store, branches, admin: Mutex::new(()), commits, traversal, cache };
         Ok(Engine { inner: Arc::new(inner) })
     }
 
@@ -177,7 +192,9 @@ impl Engine {
 
 impl BranchHandle {
     fn new(rec: &BranchRecord, ontology: Arc<Ontology>) -> Self {
+        static NEXT_UID: AtomicU64 = AtomicU64::new(1);
         let meta = BranchMeta {
+            uid: NEXT_UID.fetch_add(1, Ordering::Relaxed),
             name: rec.name.clone(),
             parent: rec.parent.clone(),
             forked_at: rec.forked_at,

@@ -116,6 +116,7 @@ impl Engine {
                 .await?;
             let next = BranchState::new(commit.version, state.protected, Arc::new(applied.ontology));
             handle.state.store(Arc::new(next));
+            engine.cache_committed(handle.meta.uid, commit.version);
             // Nobody listening is fine: the commit is durable either way.
             let _ = engine.inner.commits.send(Arc::new(commit.clone()));
             Ok(Some(Committed { commit, view: handle.view() }))

@@ -77,14 +77,19 @@ pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Result<
 fn parse_json_request(body: &[u8]) -> Result<BatchRequest, String> {
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| format!("invalid GraphQL request body: {e}"))?;
-    let is_request = |v: &serde_json::Value| v.get("query").is_some_and(|q| q.is_string());
+    // With automatic persisted queries a client may send only the hash.
+    let is_request = |v: &serde_json::Value| {
+        v.get("query").is_some_and(|q| q.is_string())
+            || (v.get("query").is_none()
+                && v.get("extensions").and_then(|e| e.get("persistedQuery")).is_some_and(|p| p.is_object()))
+    };
     let ok = match &value {
         serde_json::Value::Object(_) => is_request(&value),
         serde_json::Value::Array(items) => !items.is_empty() && items.iter().all(is_request),
         _ => false,
     };
     if !ok {
-        return Err("a GraphQL request is a JSON object with a string \"query\" (or a non-empty array of them)".into());
+        return Err("a GraphQL request is a JSON object with a string \"query\" or a persisted query hash (or a non-empty array of them)".into());
     }
     serde_json::from_value(value).map_err(|e| format!("invalid GraphQL request body: {e}"))
 }

@@ -17,7 +17,7 @@ use tower_http::trace::TraceLayer;
 
 pub use server::{serve, Server};
 
-use crate::api::{build_schema, OntographSchema};
+use crate::api::OntographSchema;
 use crate::engine::Engine;
 
 #[derive(Clone)]
@@ -26,9 +26,8 @@ struct AppState {
     engine: Engine,
 }
 
-/// The whole HTTP surface over one engine.
-pub fn router(engine: Engine, max_body_bytes: usize) -> Router {
-    let schema = build_schema(engine.clone());
+/// The whole HTTP surface over one engine and its schema.
+pub fn router(schema: OntographSchema, engine: Engine, max_body_bytes: usize) -> Router {
     let state = AppState { schema: schema.clone(), engine };
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))

@@ -8,6 +8,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::api::build_schema_with;
+use crate::api::warm::{self, WarmPlan};
 use crate::config::ServeArgs;
 use crate::engine::{Engine, MAIN};
 use crate::store;
@@ -19,6 +21,8 @@ pub struct Server {
     pub engine: Engine,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
+    /// The background cache warmer, when `--warm` was given.
+    warmer: Option<JoinHandle<()>>,
 }
 
 impl Server {
@@ -26,7 +30,10 @@ impl Server {
     /// to, bind, and start serving in the background.
     pub async fn start(args: ServeArgs) -> anyhow::Result<Server> {
         let store = store::connect(&args.db.database_url).await.context("opening the database")?;
-        let engine = Engine::open_with(store, args.traversal_limits()).await.context("loading branches")?;
+        let warm = args.warm.as_deref().map(WarmPlan::load).transpose()?;
+        let engine = Engine::open_configured(store, args.traversal_limits(), args.cache_config())
+            .await
+            .context("loading branches")?;
         if !args.no_demo && engine.seed_demo_if_empty().await? {
             tracing::info!("seeded the demo ontology into main");
         }
@@ -35,7 +42,12 @@ impl Server {
         }
         let listener = TcpListener::bind(args.addr).await.with_context(|| format!("binding {}", args.addr))?;
         let addr = listener.local_addr()?;
-        let app = super::router(engine.clone(), args.max_body_bytes);
+        let schema = build_schema_with(engine.clone(), args.apq_capacity_bytes);
+        let warmer = warm.map(|plan| {
+            tracing::info!(operations = plan.queries.len(), "warming the cache in the background");
+            warm::spawn(schema.clone(), &engine, plan)
+        });
+        let app = super::router(schema, engine.clone(), args.max_body_bytes);
         let (shutdown, stop) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -44,11 +56,14 @@ impl Server {
                 })
                 .await
         });
-        Ok(Server { addr, engine, shutdown, task })
+        Ok(Server { addr, engine, shutdown, task, warmer })
     }
 
     /// Stop accepting, let in-flight requests finish, and return.
     pub async fn stop(self) -> anyhow::Result<()> {
+        if let Some(w) = &self.warmer {
+            w.abort();
+        }
         let _ = self.shutdown.send(());
         self.task.await??;
         Ok(())

@@ -40,6 +40,11 @@ impl TestApp {
         TestApp { schema: build_schema(engine.clone()), engine, url: url.to_owned(), _dir: None }
     }
 
+    /// Keep `dir` (holding the database) alive as long as the app.
+    pub fn keep(&mut self, dir: TempDir) {
+        self._dir = Some(dir);
+    }
+
     /// A second engine over the same database: what a restart sees.
     pub async fn reopen(&self) -> TestApp {
         TestApp::open(&self.url).await

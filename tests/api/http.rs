@@ -336,3 +336,53 @@ async fn author_header_is_recorded_on_the_commit() {
     assert_eq!(commits[1]["author"], "alice@example.com");
     app.stop().await;
 }
+
+/// Automatic persisted queries over HTTP: a hash-only POST (no `query`)
+/// is accepted, answered `PersistedQueryNotFound` until registered, then
+/// served by POST and by GET.
+#[tokio::test]
+async fn automatic_persisted_queries_over_post_and_get() {
+    use sha2::Digest;
+    let app = Live::start().await;
+    let query = "{ server { version } }";
+    let hash = format!("{:x}", sha2::Sha256::digest(query.as_bytes()));
+    let ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let (status, body) = app.post_raw(json!({ "extensions": ext }).to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body:#}");
+    assert_eq!(body["errors"][0]["message"], "PersistedQueryNotFound");
+    let (_, body) = app.post_raw(json!({ "query": query, "extensions": ext }).to_string()).await;
+    assert_eq!(body["data"]["server"]["version"], env!("CARGO_PKG_VERSION"), "{body:#}");
+    let (_, body) = app.post_raw(json!({ "extensions": ext }).to_string()).await;
+    assert_eq!(body["data"]["server"]["version"], env!("CARGO_PKG_VERSION"), "{body:#}");
+    let res = app.client.get(app.url("/graphql")).query(&[("extensions", ext.to_string())]).send().await.unwrap();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["data"]["server"]["version"], env!("CARGO_PKG_VERSION"), "{body:#}");
+    app.stop().await;
+}
+
+/// `--warm FILE` runs its queries at start; a file that is not a set of
+/// queries stops the server from starting.
+#[tokio::test]
+async fn warm_file_is_run_at_start_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("w.db").display());
+    let warm = dir.path().join("warm.graphql");
+    std::fs::write(&warm, r#"query hot { branch { traverse(from: ["Employee"]) { truncated } } }"#).unwrap();
+    let mut args = ServeArgs::for_tests(&url);
+    args.no_demo = false;
+    args.warm = Some(warm.clone());
+    let server = Server::start(args.clone()).await.unwrap();
+    let mut warmed = false;
+    for _ in 0..500 {
+        if server.engine.cache_stats().misses >= 1 {
+            warmed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(warmed, "the warm query did not run");
+    server.stop().await.unwrap();
+    std::fs::write(&warm, r#"mutation { deleteBranch(name: "x", expectedVersion: 0) }"#).unwrap();
+    let err = Server::start(args).await.err().expect("a mutation in the warm file is refused");
+    assert!(format!("{err:#}").contains("not a query"), "{err:#}");
+}

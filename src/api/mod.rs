@@ -14,6 +14,7 @@ mod inputs;
 mod limits;
 mod mutation;
 mod query;
+mod render;
 mod subscription;
 mod traversal;
 pub mod warm;

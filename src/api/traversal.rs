@@ -7,6 +7,7 @@ use async_graphql::{ComplexObject, Enum, Object, SimpleObject, ID};
 
 use super::entities::{LinkType, OntologyNode};
 use super::enums::NodeKind;
+use super::render::{EdgeList, NodeList};
 use crate::engine::TraversalLimits;
 use crate::error::{Error, Result};
 use crate::graph::{self, EdgeRef, GraphIndex, NodeId};
@@ -75,7 +76,7 @@ pub struct Traversal {
 impl Traversal {
     /// Reached nodes, each once at its shortest depth, ordered by (depth,
     /// apiName); start nodes have depth 0.
-    async fn nodes(&self) -> Vec<TraversalNode> {
+    async fn nodes(&self) -> NodeList {
         let ctx = &self.ctx;
         let g = &ctx.graph;
         let node = |&(n, depth): &(NodeId, u32)| TraversalNode {
@@ -84,12 +85,12 @@ impl Traversal {
             depth,
             ctx: ctx.clone(),
         };
-        self.result.nodes.iter().map(node).collect()
+        NodeList(self.result.nodes.iter().map(node).collect())
     }
     /// Every edge the traversal followed between returned nodes, ordered
     /// by (source, target, relation).
-    async fn edges(&self) -> Vec<Edge> {
-        self.result.edges.iter().map(|&e| Edge { ctx: self.ctx.clone(), edge: e }).collect()
+    async fn edges(&self) -> EdgeList {
+        EdgeList(self.result.edges.iter().map(|&e| Edge { ctx: self.ctx.clone(), edge: e }).collect())
     }
     /// True when `limit`, `maxDepth`, a server cap or the time budget cut
     /// the answer short.
@@ -118,6 +119,24 @@ pub struct TraversalNode {
     ctx: Context,
 }
 
+impl TraversalNode {
+    pub(super) fn name(&self) -> &str {
+        &self.api_name
+    }
+
+    pub(super) fn level(&self) -> u32 {
+        self.depth
+    }
+
+    /// The `kind` field's value, as the enum resolver gives it.
+    pub(super) fn kind_value(&self) -> async_graphql::Value {
+        async_graphql::Value::Enum(async_graphql::Name::new(match self.kind {
+            NodeKind::ObjectType => "OBJECT_TYPE",
+            NodeKind::Interface => "INTERFACE",
+        }))
+    }
+}
+
 #[ComplexObject]
 impl TraversalNode {
     /// The object type or interface itself.
@@ -130,6 +149,20 @@ impl TraversalNode {
 pub struct Edge {
     ctx: Context,
     edge: EdgeRef,
+}
+
+impl Edge {
+    pub(super) fn source_name(&self) -> &str {
+        self.ctx.graph.name(self.edge.source)
+    }
+
+    pub(super) fn target_name(&self) -> &str {
+        self.ctx.graph.name(self.edge.target)
+    }
+
+    pub(super) fn relation_name(&self) -> &str {
+        self.ctx.graph.relation(self.edge.rel)
+    }
 }
 
 /// An edge of the graph, in the ontology's direction (source → target).
@@ -174,8 +207,8 @@ impl Path {
         self.path.nodes.iter().map(|&n| ID(self.ctx.graph.name(n).to_string())).collect()
     }
     /// The edges taken, in order, each in the ontology's direction.
-    async fn edges(&self) -> Vec<Edge> {
-        self.path.edges.iter().map(|&e| Edge { ctx: self.ctx.clone(), edge: e }).collect()
+    async fn edges(&self) -> EdgeList {
+        EdgeList(self.path.edges.iter().map(|&e| Edge { ctx: self.ctx.clone(), edge: e }).collect())
     }
     /// Number of edges.
     async fn length(&self) -> usize {

@@ -192,3 +192,29 @@ async fn large_questions_move_to_the_pool_with_complete_answers() {
     let all = graph::traverse(&both, &[t0], 64, 100_000, &mut Budget::new(Duration::from_secs(600)));
     assert!(all.nodes.len() > 2_000 && !all.truncated, "{} nodes", all.nodes.len());
 }
+
+/// Node and edge lists with plain selections are rendered directly
+/// (api/render.rs); a directive forces the per-field resolvers. Both must
+/// give the same JSON, aliases and __typename included.
+#[tokio::test]
+async fn direct_rendering_equals_the_resolvers() {
+    let app = TestApp::with_demo().await;
+    let q = |d: &str| {
+        format!(
+            r#"{{ branch {{ traverse(from: ["Employee"], direction: BOTH, maxDepth: 2) {{
+                nodes {{ n: apiName {d} kind depth __typename apiName }}
+                edges {{ source {d} t: target relation __typename }} }}
+              shortestPath(from: "Payment", to: "Customer") {{ edges {{ source target {d} relation }} }} }} }}"#
+        )
+    };
+    let direct = app.ok(&q(""), json!({})).await;
+    let resolved = app.ok(&q("@include(if: true)"), json!({})).await;
+    assert_eq!(direct, resolved);
+    let nodes = direct["branch"]["traverse"]["nodes"].as_array().unwrap();
+    assert!(nodes.len() > 5);
+    assert_eq!(
+        nodes[0],
+        json!({ "n": "Employee", "kind": "OBJECT_TYPE", "depth": 0, "__typename": "TraversalNode", "apiName": "Employee" })
+    );
+    assert!(!direct["branch"]["traverse"]["edges"].as_array().unwrap().is_empty());
+}

@@ -18,7 +18,9 @@ dir="$(mktemp -d)"
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$dir"' EXIT
 "$bin" generate --object-types "$N" --seed 1 > "$dir/o.json"
 "$bin" import "$dir/o.json" --database-url "sqlite://$dir/og.db" --quiet
-"$bin" --addr "127.0.0.1:$PORT" --database-url "sqlite://$dir/og.db" --no-demo 2> "$dir/server.log" &
+# The result cache is off: this measures computing traversals (the cache
+# has its own script, benches/http/cache.sh).
+"$bin" --addr "127.0.0.1:$PORT" --database-url "sqlite://$dir/og.db" --no-demo --cache-capacity-bytes 0 2> "$dir/server.log" &
 server=$!
 for _ in $(seq 600); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.5; done
 

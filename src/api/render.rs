@@ -59,56 +59,46 @@ pub struct NodeList(pub Vec<TraversalNode>);
 /// __typename are selected.
 pub struct EdgeList(pub Vec<Edge>);
 
-impl OutputType for NodeList {
-    fn type_name() -> Cow<'static, str> {
-        <Vec<TraversalNode> as OutputType>::type_name()
-    }
+/// `OutputType` for a list wrapper: the schema sees exactly `[$item!]!`;
+/// resolution tries `render` with the plain fields and their values,
+/// else the ordinary list resolver.
+macro_rules! direct_list {
+    ($list:ty, $item:ty, $typename:literal, [$($field:literal),+], |$it:ident, $name:ident| $value:expr) => {
+        impl OutputType for $list {
+            fn type_name() -> Cow<'static, str> {
+                <Vec<$item> as OutputType>::type_name()
+            }
 
-    fn qualified_type_name() -> String {
-        <Vec<TraversalNode> as OutputType>::qualified_type_name()
-    }
+            fn qualified_type_name() -> String {
+                <Vec<$item> as OutputType>::qualified_type_name()
+            }
 
-    fn create_type_info(registry: &mut registry::Registry) -> String {
-        <Vec<TraversalNode> as OutputType>::create_type_info(registry)
-    }
+            fn create_type_info(registry: &mut registry::Registry) -> String {
+                <Vec<$item> as OutputType>::create_type_info(registry)
+            }
 
-    async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
-        let fast = render(ctx, &self.0, &["apiName", "kind", "depth"], |n, name| match name {
-            "apiName" => Value::String(n.name().to_owned()),
-            "kind" => n.kind_value(),
-            "depth" => Value::from(n.level()),
-            _ => Value::String("TraversalNode".into()),
-        });
-        match fast {
-            Some(v) => Ok(v),
-            None => self.0.resolve(ctx, field).await,
+            async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
+                let value = |$it: &$item, $name: &str| match $name {
+                    "__typename" => Value::String($typename.into()),
+                    _ => $value,
+                };
+                match render(ctx, &self.0, &[$($field),+], value) {
+                    Some(v) => Ok(v),
+                    None => self.0.resolve(ctx, field).await,
+                }
+            }
         }
-    }
+    };
 }
 
-impl OutputType for EdgeList {
-    fn type_name() -> Cow<'static, str> {
-        <Vec<Edge> as OutputType>::type_name()
-    }
+direct_list!(NodeList, TraversalNode, "TraversalNode", ["apiName", "kind", "depth"], |n, name| match name {
+    "apiName" => Value::String(n.name().to_owned()),
+    "kind" => n.kind_value(),
+    _ => Value::from(n.level()),
+});
 
-    fn qualified_type_name() -> String {
-        <Vec<Edge> as OutputType>::qualified_type_name()
-    }
-
-    fn create_type_info(registry: &mut registry::Registry) -> String {
-        <Vec<Edge> as OutputType>::create_type_info(registry)
-    }
-
-    async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
-        let fast = render(ctx, &self.0, &["source", "target", "relation"], |e, name| match name {
-            "source" => Value::String(e.source_name().to_owned()),
-            "target" => Value::String(e.target_name().to_owned()),
-            "relation" => Value::String(e.relation_name().to_owned()),
-            _ => Value::String("Edge".into()),
-        });
-        match fast {
-            Some(v) => Ok(v),
-            None => self.0.resolve(ctx, field).await,
-        }
-    }
-}
+direct_list!(EdgeList, Edge, "Edge", ["source", "target", "relation"], |e, name| match name {
+    "source" => Value::String(e.source_name().to_owned()),
+    "target" => Value::String(e.target_name().to_owned()),
+    _ => Value::String(e.relation_name().to_owned()),
+});

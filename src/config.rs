@@ -65,7 +65,8 @@ pub struct ServeArgs {
     #[arg(long, env = "ONTOGRAPH_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub max_body_bytes: usize,
     /// Cap on a traversal's maxDepth (and on cycle length); larger requests are clamped.
-    #[arg(long, env = "ONTOGRAPH_MAX_DEPTH", default_value_t = 64)]
+    /// At most 1024: path and cycle searches recurse once per edge of a path.
+    #[arg(long, env = "ONTOGRAPH_MAX_DEPTH", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub max_depth: u32,
     /// Cap on a traversal's limit (nodes returned); larger requests are clamped.
     #[arg(long, env = "ONTOGRAPH_MAX_LIMIT", default_value_t = 100_000)]

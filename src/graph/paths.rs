@@ -1,12 +1,12 @@
 //! Path questions: `shortestPath`, `paths`, `cycles`. Written here because
 //! petgraph's `all_simple_paths` neither orders shortest-first nor stops
 //! on a budget, and petgraph has no elementary-cycle enumeration; SCCs
-//! come from petgraph (`tarjan_scc` over our visit-trait view).
+//! come from petgraph (`kosaraju_scc` over our visit-trait view).
 //!
 //! Order: shorter first; among equal lengths, by the sequence of steps
 //! (node apiName, then relation label), i.e. lexicographic over ids.
 
-use petgraph::algo::tarjan_scc;
+use petgraph::algo::kosaraju_scc;
 
 use super::index::{EdgeRef, NodeId};
 use super::query::{Budget, OutOfBudget, Step, View};
@@ -205,7 +205,10 @@ pub fn cycles(view: &View, max_len: u32, limit: usize, budget: &mut Budget) -> (
     // or with a self-loop, lie on a cycle.
     let mut component = vec![usize::MAX; n];
     let mut starts = vec![];
-    for (i, scc) in tarjan_scc(view).into_iter().enumerate() {
+    // Kosaraju, not `tarjan_scc`: petgraph's Tarjan recurses once per node
+    // on a path and overflows the stack on large graphs; Kosaraju's DFS is
+    // iterative.
+    for (i, scc) in kosaraju_scc(view).into_iter().enumerate() {
         for &v in &scc {
             component[v as usize] = i;
         }

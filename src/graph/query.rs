@@ -90,7 +90,18 @@ impl<'g> View<'g> {
     /// (twice if two edges lead there): the inner loop of BFS. Without
     /// filters it reads nothing but the neighbour ids.
     #[inline]
-    pub fn for_each_neighbour(&self, n: NodeId, mut f: impl FnMut(NodeId)) {
+    pub fn for_each_neighbour(&self, n: NodeId, f: impl FnMut(NodeId)) {
+        self.for_each_neighbour_in(self.dir, n, f)
+    }
+
+    /// `for_each_neighbour` against the view's direction: the nodes with
+    /// an allowed step to `n`.
+    pub fn for_each_predecessor(&self, n: NodeId, f: impl FnMut(NodeId)) {
+        self.for_each_neighbour_in(self.dir.reverse(), n, f)
+    }
+
+    #[inline]
+    fn for_each_neighbour_in(&self, dir: Direction, n: NodeId, mut f: impl FnMut(NodeId)) {
         let plain = self.rels.is_none() && self.kinds.is_none();
         let mut walk = |adj: Adjacent| {
             if plain {
@@ -99,10 +110,10 @@ impl<'g> View<'g> {
                 adj.iter().filter(|&a| self.allowed(a)).for_each(|a| f(a.node));
             }
         };
-        if self.dir != Direction::Incoming {
+        if dir != Direction::Incoming {
             walk(self.g.out(n));
         }
-        if self.dir != Direction::Outgoing {
+        if dir != Direction::Outgoing {
             walk(self.g.inc(n));
         }
     }

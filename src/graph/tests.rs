@@ -129,3 +129,52 @@ fn reachable_follows_direction() {
     let inc = View::new(&g, Direction::Incoming);
     assert_eq!(reachable(&inc, id(&g, "Product"), id(&g, "Payment"), &mut budget()), Some(true));
 }
+
+/// A ring of 5,000 types is one strongly connected component whose DFS
+/// is 5,000 deep: the cycle search must not recurse per node (petgraph's
+/// `tarjan_scc` does, and overflowed the stack at 1M types). Run on a
+/// thread with a small stack so a recursive search fails here.
+#[test]
+fn cycle_search_does_not_recurse_per_node() {
+    use crate::model::{Cardinality, Entity, LinkType, ObjectType, Status};
+    use std::sync::Arc;
+    const N: usize = 5_000;
+    let name = |i: usize| format!("N{:05}", i % N);
+    let mut entities = vec![];
+    for i in 0..N {
+        entities.push(Entity::ObjectType(Arc::new(ObjectType {
+            api_name: name(i),
+            display_name: name(i),
+            description: None,
+            status: Status::Active,
+            properties: vec![],
+            extends: vec![],
+            implements: vec![],
+            version: 1,
+        })));
+        entities.push(Entity::LinkType(Arc::new(LinkType {
+            api_name: "next".into(),
+            source: name(i),
+            target: name(i + 1),
+            cardinality: Cardinality::OneToOne,
+            display_name: "next".into(),
+            description: None,
+            status: Status::Active,
+            version: 1,
+        })));
+    }
+    let g = GraphIndex::build(&Ontology::default().import(entities).unwrap().ontology);
+    let found = std::thread::Builder::new()
+        .stack_size(128 * 1024)
+        .spawn(move || {
+            let v = View::new(&g, Direction::Outgoing);
+            let short = cycles(&v, 64, 10, &mut budget());
+            let sccs = petgraph::algo::kosaraju_scc(&v).len();
+            (short, sccs)
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(found.0, (vec![], false), "no cycle of at most 64 edges");
+    assert_eq!(found.1, 1, "the ring is one component");
+}

@@ -1,7 +1,8 @@
 //! petgraph's visit traits on a filtered `View`, so petgraph's algorithms
-//! (here `tarjan_scc`) walk exactly the edges a query may follow.
+//! (here `kosaraju_scc`) walk exactly the edges a query may follow.
 
-use petgraph::visit::{GraphBase, IntoNeighbors, IntoNodeIdentifiers, NodeIndexable};
+use fixedbitset::FixedBitSet;
+use petgraph::visit::{GraphBase, IntoNeighbors, IntoNeighborsDirected, IntoNodeIdentifiers, NodeIndexable, Visitable};
 
 use super::index::{EdgeRef, NodeId};
 use super::query::View;
@@ -18,6 +19,33 @@ impl IntoNeighbors for &View<'_> {
         let mut out = Vec::new();
         self.for_each_neighbour(a, |v| out.push(v));
         out.into_iter()
+    }
+}
+
+impl IntoNeighborsDirected for &View<'_> {
+    type NeighborsDirected = std::vec::IntoIter<NodeId>;
+
+    /// `Outgoing` follows the view's direction, `Incoming` goes against it.
+    fn neighbors_directed(self, a: NodeId, d: petgraph::Direction) -> Self::NeighborsDirected {
+        let mut out = Vec::new();
+        match d {
+            petgraph::Direction::Outgoing => self.for_each_neighbour(a, |v| out.push(v)),
+            petgraph::Direction::Incoming => self.for_each_predecessor(a, |v| out.push(v)),
+        }
+        out.into_iter()
+    }
+}
+
+impl Visitable for View<'_> {
+    type Map = FixedBitSet;
+
+    fn visit_map(&self) -> FixedBitSet {
+        FixedBitSet::with_capacity(self.g.node_count())
+    }
+
+    fn reset_map(&self, map: &mut FixedBitSet) {
+        map.clear();
+        map.grow(self.g.node_count());
     }
 }
 

@@ -118,18 +118,6 @@ impl<'g> View<'g> {
         }
     }
 
-    /// Prefetch hints for a node BFS will expand soon: its edge ranges
-    /// now, its neighbour lists `LAG` entries later (see `traverse`).
-    #[inline]
-    pub fn prefetch(&self, n: NodeId) {
-        self.g.prefetch(n);
-    }
-
-    #[inline]
-    pub fn prefetch_adjacent(&self, n: NodeId) {
-        self.g.prefetch_adjacent(n, self.dir);
-    }
-
     /// Allowed steps from `n` in (node, relation) order across both
     /// directions: what deterministic path searches iterate.
     pub fn sorted_steps(&self, n: NodeId) -> Vec<Step> {

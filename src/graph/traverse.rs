@@ -31,10 +31,10 @@ pub struct Traversal {
 fn expand(view: &View, frontier: &[NodeId], seen: &mut Bits, next: &mut Vec<NodeId>, budget: &mut Budget) -> bool {
     for (i, &u) in frontier.iter().enumerate() {
         if let Some(&a) = frontier.get(i + AHEAD) {
-            view.prefetch(a);
+            view.g.prefetch(a);
         }
         if let Some(&b) = frontier.get(i + AHEAD / 2) {
-            view.prefetch_adjacent(b);
+            view.g.prefetch_adjacent(b, view.dir);
         }
         if !budget.tick() {
             return false;

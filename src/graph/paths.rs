@@ -96,6 +96,9 @@ impl Distances {
 /// distance instead of everything within the whole distance.
 pub fn shortest_path(view: &View, from: NodeId, to: NodeId, budget: &mut Budget) -> Result<Option<Path>, OutOfBudget> {
     let n = view.g.node_count();
+    if !budget.charge(n / 64) {
+        return Err(OutOfBudget);
+    }
     let back = view.reversed();
     // Distances from `from` (forward) and to `to` (backward), by layers.
     let (mut df, mut db) = (vec![FAR; n], vec![FAR; n]);
@@ -175,6 +178,9 @@ pub fn paths(
     limit: usize,
     budget: &mut Budget,
 ) -> (Vec<Path>, bool) {
+    if !budget.charge(view.g.node_count() / 64) {
+        return (vec![], true);
+    }
     let mut distances = Distances::new(view.g.node_count());
     let dist = distances.compute(view, to, max_depth, |_| true, budget);
     let mut out = vec![];
@@ -201,6 +207,10 @@ pub fn paths(
 /// at most `limit`; the flag says whether more existed or the budget cut.
 pub fn cycles(view: &View, max_len: u32, limit: usize, budget: &mut Budget) -> (Vec<Path>, bool) {
     let n = view.g.node_count();
+    // The SCC pass walks the whole graph without ticking.
+    if !budget.charge(n + view.g.edge_count()) {
+        return (vec![], true);
+    }
     // Only nodes of a strongly connected component with two or more nodes,
     // or with a self-loop, lie on a cycle.
     let mut component = vec![usize::MAX; n];

@@ -179,6 +179,22 @@ impl Budget {
         !self.exhausted
     }
 
+    /// Account for `units` of work done without ticking (a whole-graph
+    /// pass, an O(nodes) allocation) before doing it: on the inline
+    /// allowance a large one moves the question to the pool first, instead
+    /// of running on the async worker. `false` once the budget is spent.
+    pub fn charge(&mut self, units: usize) -> bool {
+        self.ticks = self.ticks.saturating_add(u32::try_from(units).unwrap_or(u32::MAX));
+        if !self.exhausted && Instant::now() >= self.deadline {
+            self.exhausted = true;
+        }
+        if self.inline_cap.is_some_and(|cap| self.ticks >= cap) {
+            self.exhausted = true;
+            self.moved = true;
+        }
+        !self.exhausted
+    }
+
     /// Whether the inline allowance ran out: the answer is incomplete and
     /// must be recomputed with the full budget.
     pub fn moved(&self) -> bool {

@@ -188,6 +188,11 @@ async fn large_questions_move_to_the_pool_with_complete_answers() {
         assert_eq!(t["truncated"], expected.truncated);
         assert_eq!(app.engine.ask_counts(), counts, "maxDepth {depth}");
     }
+    // A cycle search starts with a pass over the whole graph: it goes to
+    // the pool before doing that pass on the async worker.
+    let none = app.ok(r#"{ branch { cycles(relations: ["extends"]) { length } } }"#, json!({})).await;
+    assert_eq!(none["branch"]["cycles"], json!([]), "inheritance is a forest: no tick after the SCC pass");
+    assert_eq!(app.engine.ask_counts(), AskCounts { inline: 1, pooled: 2 });
     // The whole component is far more work than the inline allowance.
     let all = graph::traverse(&both, &[t0], 64, 100_000, &mut Budget::new(Duration::from_secs(600)));
     assert!(all.nodes.len() > 2_000 && !all.truncated, "{} nodes", all.nodes.len());

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::api::{QueryLimits, DEFAULT_LIMITS};
+
 /// ontograph: a GraphQL server for versioned ontologies.
 #[derive(Debug, Parser)]
 #[command(name = "ontograph", version, about, args_conflicts_with_subcommands = true)]
@@ -61,9 +63,16 @@ pub struct ServeArgs {
     /// Protect `main` at start: it then changes only through merges.
     #[arg(long, env = "ONTOGRAPH_PROTECT_MAIN")]
     pub protect_main: bool,
-    /// Largest accepted request body in bytes; larger ones get HTTP 413.
+    /// Largest accepted request body (and WebSocket message) in bytes;
+    /// larger ones get HTTP 413.
     #[arg(long, env = "ONTOGRAPH_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    /// On SIGINT/SIGTERM, wait at most this many seconds for in-flight
+    /// requests and subscriptions to finish before exiting.
+    #[arg(long, env = "ONTOGRAPH_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
+    pub shutdown_timeout_secs: u64,
     /// Cap on a traversal's maxDepth (and on cycle length); larger requests are clamped.
     /// At most 1024: path and cycle searches recurse once per edge of a path.
     #[arg(long, env = "ONTOGRAPH_MAX_DEPTH", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1024))]
@@ -110,6 +119,8 @@ impl ServeArgs {
             no_demo: true,
             protect_main: false,
             max_body_bytes: 8 * 1024 * 1024,
+            limits: LimitArgs::default(),
+            shutdown_timeout_secs: 30,
             max_depth: 64,
             max_limit: 100_000,
             max_paths: 1_000,
@@ -139,6 +150,76 @@ impl ServeArgs {
             budget: std::time::Duration::from_millis(self.time_budget_ms),
             workers: self.traversal_workers,
         }
+    }
+}
+
+/// Bounds on one GraphQL request; each violation is a `LIMIT_EXCEEDED` error.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Deepest field nesting of a query.
+    #[arg(long, env = "ONTOGRAPH_MAX_QUERY_DEPTH", default_value_t = DEFAULT_LIMITS.max_depth, value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u16).range(1..=512), usize::from))]
+    pub max_query_depth: usize,
+    /// Most fields a query selects once fragments are expanded (its complexity).
+    #[arg(long, env = "ONTOGRAPH_MAX_COMPLEXITY", default_value_t = DEFAULT_LIMITS.max_complexity)]
+    pub max_complexity: usize,
+    /// Most aliased fields in one document.
+    #[arg(long, env = "ONTOGRAPH_MAX_ALIASES", default_value_t = DEFAULT_LIMITS.max_aliases)]
+    pub max_aliases: usize,
+    /// Most fields in an operation's root selection set.
+    #[arg(long, env = "ONTOGRAPH_MAX_ROOT_FIELDS", default_value_t = DEFAULT_LIMITS.max_root_fields)]
+    pub max_root_fields: usize,
+    /// Most lexical tokens in one document.
+    #[arg(long, env = "ONTOGRAPH_MAX_TOKENS", default_value_t = DEFAULT_LIMITS.max_tokens)]
+    pub max_tokens: usize,
+    /// Largest query document in bytes (variables count toward --max-body-bytes only).
+    #[arg(long, env = "ONTOGRAPH_MAX_DOCUMENT_BYTES", default_value_t = DEFAULT_LIMITS.max_document_bytes)]
+    pub max_document_bytes: usize,
+    /// Most directives on one field.
+    #[arg(long, env = "ONTOGRAPH_MAX_DIRECTIVES", default_value_t = DEFAULT_LIMITS.max_directives)]
+    pub max_directives: usize,
+    /// Time limit of a request in milliseconds: reading its body, and
+    /// running a query (mutations always complete); 0 turns it off.
+    #[arg(long, env = "ONTOGRAPH_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+    /// Refuse introspection (`__schema`, `__type`); GraphiQL then has no docs or completion.
+    #[arg(long, env = "ONTOGRAPH_NO_INTROSPECTION")]
+    pub no_introspection: bool,
+}
+
+impl Default for LimitArgs {
+    fn default() -> Self {
+        let d = DEFAULT_LIMITS;
+        LimitArgs {
+            max_query_depth: d.max_depth,
+            max_complexity: d.max_complexity,
+            max_aliases: d.max_aliases,
+            max_root_fields: d.max_root_fields,
+            max_tokens: d.max_tokens,
+            max_document_bytes: d.max_document_bytes,
+            max_directives: d.max_directives,
+            request_timeout_ms: 30_000,
+            no_introspection: !d.introspection,
+        }
+    }
+}
+
+impl LimitArgs {
+    pub fn query_limits(&self) -> QueryLimits {
+        QueryLimits {
+            max_depth: self.max_query_depth,
+            max_complexity: self.max_complexity,
+            max_aliases: self.max_aliases,
+            max_root_fields: self.max_root_fields,
+            max_tokens: self.max_tokens,
+            max_document_bytes: self.max_document_bytes,
+            max_directives: self.max_directives,
+            timeout: self.request_timeout(),
+            introspection: !self.no_introspection,
+        }
+    }
+
+    pub fn request_timeout(&self) -> Option<std::time::Duration> {
+        (self.request_timeout_ms > 0).then(|| std::time::Duration::from_millis(self.request_timeout_ms))
     }
 }
 

@@ -16,6 +16,8 @@ pub mod error;
 pub mod graph;
 /// The axum router and server startup.
 pub mod http;
+/// Prometheus metrics: request, GraphQL, engine and runtime figures.
+pub mod metrics;
 /// Ontology entities, validation, immutable states (pure).
 pub mod model;
 /// Durable versioned persistence: SQLite and PostgreSQL.

@@ -10,9 +10,11 @@ mod commit;
 mod entities;
 mod enums;
 mod error;
+pub mod guard;
 mod inputs;
 mod limits;
 mod mutation;
+mod observe;
 mod query;
 mod render;
 mod subscription;
@@ -24,11 +26,13 @@ use async_graphql::{Schema, SchemaBuilder};
 
 pub use apq::{PersistedQueries, DEFAULT_APQ_CAPACITY_BYTES};
 pub use error::GqlResult;
+pub use guard::{QueryLimits, DEFAULT_LIMITS};
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 pub use subscription::SubscriptionRoot;
 
 use crate::engine::Engine;
+use crate::metrics::Metrics;
 
 pub type OntographSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
@@ -41,17 +45,76 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     Schema::build(QueryRoot, MutationRoot, SubscriptionRoot).extension(error::ErrorCodes)
 }
 
+/// How a schema is built for a server; `Default` is what tests use.
+#[derive(Clone)]
+pub struct SchemaOptions {
+    /// Capacity of the automatic persisted query store in bytes.
+    pub apq_capacity_bytes: u64,
+    pub limits: QueryLimits,
+    /// Where operation counts, latencies and error codes go.
+    pub metrics: Option<Metrics>,
+    /// Cancelled when the server shuts down: subscriptions end.
+    pub shutdown: Option<tokio_util::sync::CancellationToken>,
+}
+
+impl Default for SchemaOptions {
+    fn default() -> Self {
+        SchemaOptions {
+            apq_capacity_bytes: DEFAULT_APQ_CAPACITY_BYTES,
+            limits: QueryLimits::default(),
+            metrics: None,
+            shutdown: None,
+        }
+    }
+}
+
+/// Cancelled when the server shuts down (schema data for subscriptions).
+#[derive(Clone)]
+pub struct Shutdown(pub tokio_util::sync::CancellationToken);
+
 /// The executable schema over an engine, with the default persisted
-/// query capacity.
+/// query capacity and request limits.
 pub fn build_schema(engine: Engine) -> OntographSchema {
-    build_schema_with(engine, DEFAULT_APQ_CAPACITY_BYTES)
+    build_schema_configured(engine, SchemaOptions::default())
 }
 
 /// The executable schema over an engine, keeping at most
 /// `apq_capacity_bytes` of automatic persisted queries.
 pub fn build_schema_with(engine: Engine, apq_capacity_bytes: u64) -> OntographSchema {
-    let apq = ApolloPersistedQueries::new(PersistedQueries::new(apq_capacity_bytes));
-    builder().extension(apq).data(engine).finish()
+    build_schema_configured(engine, SchemaOptions { apq_capacity_bytes, ..SchemaOptions::default() })
+}
+
+/// The executable schema as a server runs it. Extension order matters:
+/// the first registered is outermost, so `Observe` sees the codes
+/// `ErrorCodes` fills in, and `Guard` checks the text before the persisted
+/// query extension parses it.
+pub fn build_schema_configured(engine: Engine, opts: SchemaOptions) -> OntographSchema {
+    let apq = ApolloPersistedQueries::new(PersistedQueries::new(opts.apq_capacity_bytes));
+    let limits = opts.limits;
+    let mut b = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot);
+    if let Some(m) = opts.metrics.clone() {
+        b = b.extension(observe::Observe(m));
+    }
+    b = b
+        .extension(error::ErrorCodes)
+        .extension(guard::Guard(limits))
+        .extension(apq)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(limits.max_depth * 2 + 8)
+        .limit_directives(limits.max_directives)
+        .data(engine)
+        .data(limits);
+    if !limits.introspection {
+        b = b.disable_introspection();
+    }
+    if let Some(m) = opts.metrics {
+        b = b.data(m);
+    }
+    if let Some(s) = opts.shutdown {
+        b = b.data(Shutdown(s));
+    }
+    b.finish()
 }
 
 /// The SDL of the schema (what `schema/ontograph.graphql` holds), with

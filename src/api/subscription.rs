@@ -5,7 +5,9 @@ use futures::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::commit::Commit;
+use super::Shutdown;
 use crate::engine::Engine;
+use crate::metrics::Metrics;
 
 pub struct SubscriptionRoot;
 
@@ -14,14 +16,25 @@ pub struct SubscriptionRoot;
 impl SubscriptionRoot {
     /// Every commit after it is durable, in commit order; only those of
     /// `branch` when given. A subscriber that falls more than 1024 commits
-    /// behind is ended (re-read `commits` and subscribe again).
+    /// behind is ended (re-read `commits` and subscribe again). When the
+    /// server shuts down the stream delivers the commits already made
+    /// and completes.
     async fn changes(&self, ctx: &Context<'_>, branch: Option<String>) -> impl Stream<Item = Commit> {
         let rx = ctx.data_unchecked::<Engine>().subscribe();
-        futures::stream::unfold((rx, branch), |(mut rx, branch)| async move {
+        let stop = ctx.data_opt::<Shutdown>().map(|s| s.0.clone()).unwrap_or_default();
+        // Held by the stream: the gauge counts it until it is dropped.
+        let open = ctx.data_opt::<Metrics>().map(Metrics::subscription);
+        futures::stream::unfold((rx, branch, stop, open), |(mut rx, branch, stop, open)| async move {
             loop {
-                match rx.recv().await {
+                // Biased: commits already broadcast go out before the stop.
+                let next = tokio::select! {
+                    biased;
+                    r = rx.recv() => r,
+                    _ = stop.cancelled() => return None,
+                };
+                match next {
                     Ok(c) if branch.as_ref().is_none_or(|b| *b == c.branch) => {
-                        return Some((Commit(c.as_ref().clone()), (rx, branch)));
+                        return Some((Commit(c.as_ref().clone()), (rx, branch, stop, open)));
                     }
                     Ok(_) => continue,
                     Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return None,

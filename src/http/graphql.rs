@@ -1,29 +1,43 @@
-//! `/graphql` over GET and POST. The body is read and parsed here, not by
-//! an extractor, so that every malformed request gets a GraphQL-shaped
-//! error with a contract code instead of a bare-text rejection.
+//! `/graphql` over GET and POST, per the GraphQL-over-HTTP spec: queries
+//! by GET (a mutation gets 405), requests by POST as `application/json`
+//! (other types get 415), answers as `application/graphql-response+json`
+//! when accepted (else `application/json`; 406 when neither is). With
+//! `application/graphql-response+json` a request rejected before
+//! execution gets 400 and no `data`; with `application/json` it gets 200.
+//! The body is read and parsed here, not by an extractor, so that every
+//! malformed request gets a GraphQL-shaped error with a contract code.
 
 use std::any::Any;
 
 use async_graphql::http::parse_query_string;
-use async_graphql::BatchRequest;
+use async_graphql::parser::types::OperationType;
+use async_graphql::{BatchRequest, BatchResponse, Request};
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::json;
+use serde_json::{json, Value};
 
+use super::negotiate::{self, BodyKind, MediaType};
 use super::AppState;
+use crate::api::guard::{self, take_executed};
 use crate::api::Author;
 
 const AUTHOR_HEADER: &str = "x-ontograph-author";
 const MAX_AUTHOR: usize = 200;
 
-/// A GraphQL-shaped error response outside execution.
-fn error_response(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    let body = json!({ "errors": [{ "message": message.into(), "extensions": { "code": code } }] });
-    (status, Json(body)).into_response()
+/// A JSON response with the given media type.
+fn json_response(status: StatusCode, media: MediaType, body: Vec<u8>) -> Response {
+    let mut res = (status, body).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media.content_type()));
+    res
+}
+
+/// A GraphQL-shaped error outside execution (counted in the metrics).
+pub(super) fn reject(app: &AppState, status: StatusCode, media: MediaType, code: &str, message: &str) -> Response {
+    app.metrics.graphql_error(code);
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    json_response(status, media, body.to_string().into_bytes())
 }
 
 fn author(headers: &HeaderMap) -> Option<Author> {
@@ -31,65 +45,201 @@ fn author(headers: &HeaderMap) -> Option<Author> {
     (!v.is_empty()).then(|| Author(v.chars().take(MAX_AUTHOR).collect()))
 }
 
-async fn execute(app: &AppState, headers: &HeaderMap, batch: BatchRequest) -> Response {
+/// One response body and whether its operation ran. A request rejected
+/// before execution has no `data` entry.
+fn render(mut resp: async_graphql::Response) -> (bool, Value) {
+    let executed = take_executed(&mut resp);
+    let mut v = serde_json::to_value(&resp).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "serializing a response");
+        json!({ "errors": [{ "message": "internal server error", "extensions": { "code": "INTERNAL_SERVER_ERROR" } }] })
+    });
+    if !executed {
+        if let Some(o) = v.as_object_mut() {
+            o.remove("data");
+        }
+    }
+    (executed, v)
+}
+
+async fn execute(app: &AppState, headers: &HeaderMap, media: MediaType, batch: BatchRequest) -> Response {
     let batch = match author(headers) {
         Some(a) => batch.data(a),
         None => batch,
     };
-    Json(app.schema.execute_batch(batch).await).into_response()
+    let (status, body) = match app.schema.execute_batch(batch).await {
+        BatchResponse::Single(resp) => {
+            let (executed, body) = render(resp);
+            let status = if executed || media == MediaType::Json { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+            (status, body)
+        }
+        BatchResponse::Batch(resps) => (StatusCode::OK, Value::Array(resps.into_iter().map(|r| render(r).1).collect())),
+    };
+    json_response(status, media, serde_json::to_vec(&body).unwrap_or_default())
 }
 
-pub async fn get(State(app): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    match parse_query_string(query.as_deref().unwrap_or_default()) {
-        Ok(req) => execute(&app, &headers, BatchRequest::Single(req)).await,
-        Err(e) => {
-            error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", format!("invalid GraphQL GET request: {e}"))
+/// Checks that need the operation's type before execution: a mutation is
+/// refused over GET (405), a subscription over HTTP (400). The text is
+/// prescanned first so the parser never sees a hostile nesting depth; a
+/// document that does not parse is left to execution to report.
+fn preflight(app: &AppState, media: MediaType, req: &mut Request, is_get: bool) -> Result<(), Response> {
+    if req.query.is_empty() || guard::prescan(&req.query, &app.limits).is_err() {
+        return Ok(());
+    }
+    let name = req.operation_name.clone();
+    let Ok(doc) = req.parsed_query() else { return Ok(()) };
+    match guard::operation_type(doc, name.as_deref()) {
+        Some(OperationType::Mutation) if is_get => {
+            let mut res = reject(
+                app,
+                StatusCode::METHOD_NOT_ALLOWED,
+                media,
+                "BAD_USER_INPUT",
+                "mutations are not allowed over GET; use POST",
+            );
+            res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            Err(res)
         }
+        Some(OperationType::Subscription) => Err(reject(
+            app,
+            StatusCode::BAD_REQUEST,
+            media,
+            "BAD_USER_INPUT",
+            "subscriptions are served over WebSocket (graphql-transport-ws) at /graphql/ws",
+        )),
+        _ => Ok(()),
     }
 }
 
-pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    let body = match body {
+pub async fn get(State(app): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let Some(media) = negotiate::accept(&headers) else {
+        return not_acceptable(&app);
+    };
+    let mut req = match parse_query_string(query.as_deref().unwrap_or_default()) {
+        Ok(req) => req,
+        Err(e) => {
+            let msg = format!("invalid GraphQL GET request: {e}");
+            return reject(&app, StatusCode::BAD_REQUEST, media, "BAD_USER_INPUT", &msg);
+        }
+    };
+    if req.query.is_empty() && !req.extensions.contains_key("persistedQuery") {
+        let msg = "a GraphQL GET request needs a `query` parameter";
+        return reject(&app, StatusCode::BAD_REQUEST, media, "BAD_USER_INPUT", msg);
+    }
+    if let Err(res) = preflight(&app, media, &mut req, true) {
+        return res;
+    }
+    execute(&app, &headers, media, BatchRequest::Single(req)).await
+}
+
+pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let Some(media) = negotiate::accept(&headers) else {
+        return not_acceptable(&app);
+    };
+    let kind = match negotiate::body_kind(&headers) {
+        Ok(k) => k,
+        Err(msg) => return reject(&app, StatusCode::UNSUPPORTED_MEDIA_TYPE, media, "BAD_USER_INPUT", &msg),
+    };
+    let body = match read_body(&app, body).await {
         Ok(b) => b,
-        Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return error_response(StatusCode::PAYLOAD_TOO_LARGE, "LIMIT_EXCEEDED", "request body too large");
-        }
-        Err(rej) => return error_response(rej.status(), "BAD_USER_INPUT", rej.body_text()),
+        Err((status, code, msg)) => return reject(&app, status, media, code, &msg),
     };
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let batch = if content_type.starts_with("application/graphql") && !content_type.contains("json") {
-        match std::str::from_utf8(&body) {
-            Ok(q) => BatchRequest::Single(async_graphql::Request::new(q)),
-            Err(_) => return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "body is not UTF-8"),
-        }
-    } else {
-        match parse_json_request(&body) {
+    if body.is_empty() {
+        return reject(&app, StatusCode::BAD_REQUEST, media, "BAD_USER_INPUT", "the request body is empty");
+    }
+    let batch = match kind {
+        BodyKind::Document => match std::str::from_utf8(&body) {
+            Ok(q) => BatchRequest::Single(Request::new(q)),
+            Err(_) => return reject(&app, StatusCode::BAD_REQUEST, media, "BAD_USER_INPUT", "body is not UTF-8"),
+        },
+        BodyKind::Json => match parse_json_request(&body) {
             Ok(b) => b,
-            Err(msg) => return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", msg),
-        }
+            Err(msg) => return reject(&app, StatusCode::BAD_REQUEST, media, "BAD_USER_INPUT", &msg),
+        },
     };
-    execute(&app, &headers, batch).await
+    let batch = match batch {
+        BatchRequest::Single(mut req) => {
+            if let Err(res) = preflight(&app, media, &mut req, false) {
+                return res;
+            }
+            BatchRequest::Single(req)
+        }
+        b => b,
+    };
+    execute(&app, &headers, media, batch).await
+}
+
+fn not_acceptable(app: &AppState) -> Response {
+    let msg = "acceptable response types: application/graphql-response+json, application/json";
+    reject(app, StatusCode::NOT_ACCEPTABLE, MediaType::Json, "BAD_USER_INPUT", msg)
+}
+
+/// The body, within the size limit and the request timeout.
+async fn read_body(app: &AppState, body: Body) -> Result<Bytes, (StatusCode, &'static str, String)> {
+    let read = axum::body::to_bytes(body, app.max_body_bytes);
+    let res = match app.request_timeout {
+        Some(t) => tokio::time::timeout(t, read).await.map_err(|_| {
+            (StatusCode::REQUEST_TIMEOUT, "LIMIT_EXCEEDED", "the request body did not arrive in time".to_owned())
+        })?,
+        None => read.await,
+    };
+    res.map_err(|e| {
+        if is_length_limit(e.into_inner()) {
+            let msg = format!("request body too large: the limit is {} bytes", app.max_body_bytes);
+            (StatusCode::PAYLOAD_TOO_LARGE, "LIMIT_EXCEEDED", msg)
+        } else {
+            (StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "the request body could not be read".to_owned())
+        }
+    })
+}
+
+/// Whether a body error is `http_body_util::Limited`'s, possibly wrapped
+/// in axum's error type (as axum's own extractors unwrap it).
+fn is_length_limit(mut err: axum::BoxError) -> bool {
+    for _ in 0..3 {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        match err.downcast::<axum::Error>() {
+            Ok(inner) => err = inner.into_inner(),
+            Err(_) => return false,
+        }
+    }
+    false
 }
 
 /// A JSON body must be a request object with a string `query` (or a
-/// non-empty array of them). Checked before deserializing because
-/// async-graphql's `Request` would default a missing query to "".
+/// non-empty array of them); `operationName` a string, `variables` and
+/// `extensions` objects, each also null. Checked before deserializing
+/// because async-graphql's `Request` would default a missing query to "".
 fn parse_json_request(body: &[u8]) -> Result<BatchRequest, String> {
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| format!("invalid GraphQL request body: {e}"))?;
-    // With automatic persisted queries a client may send only the hash.
-    let is_request = |v: &serde_json::Value| {
-        v.get("query").is_some_and(|q| q.is_string())
-            || (v.get("query").is_none()
-                && v.get("extensions").and_then(|e| e.get("persistedQuery")).is_some_and(|p| p.is_object()))
+    let mut value: Value = serde_json::from_slice(body).map_err(|e| format!("invalid GraphQL request body: {e}"))?;
+    let check = |v: &mut Value| -> Result<(), String> {
+        let Some(o) = v.as_object_mut() else {
+            return Err("a GraphQL request is a JSON object".into());
+        };
+        // Null means absent (GraphQL over HTTP).
+        o.retain(|k, v| !(v.is_null() && matches!(k.as_str(), "operationName" | "variables" | "extensions")));
+        let persisted = o.get("extensions").and_then(|e| e.get("persistedQuery")).is_some_and(Value::is_object);
+        match o.get("query") {
+            Some(Value::String(_)) => {}
+            None if persisted => {}
+            None => return Err("a GraphQL request needs a string \"query\" (or a persisted query hash)".into()),
+            Some(_) => return Err("\"query\" must be a string".into()),
+        }
+        if o.get("operationName").is_some_and(|v| !v.is_string()) {
+            return Err("\"operationName\" must be a string or null".into());
+        }
+        for key in ["variables", "extensions"] {
+            if o.get(key).is_some_and(|v| !v.is_object()) {
+                return Err(format!("\"{key}\" must be an object or null"));
+            }
+        }
+        Ok(())
     };
-    let ok = match &value {
-        serde_json::Value::Object(_) => is_request(&value),
-        serde_json::Value::Array(items) => !items.is_empty() && items.iter().all(is_request),
-        _ => false,
-    };
-    if !ok {
-        return Err("a GraphQL request is a JSON object with a string \"query\" or a persisted query hash (or a non-empty array of them)".into());
+    match &mut value {
+        Value::Array(items) if items.is_empty() => return Err("an empty batch".into()),
+        Value::Array(items) => items.iter_mut().try_for_each(check)?,
+        v => check(v)?,
     }
     serde_json::from_value(value).map_err(|e| format!("invalid GraphQL request body: {e}"))
 }
@@ -103,5 +253,6 @@ pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response<Body> {
         .or_else(|| err.downcast_ref::<&str>().copied())
         .unwrap_or("unknown panic");
     tracing::error!(panic = detail, "request handler panicked");
-    error_response(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "internal server error")
+    let body = json!({ "errors": [{ "message": "internal server error", "extensions": { "code": "INTERNAL_SERVER_ERROR" } }] });
+    json_response(StatusCode::INTERNAL_SERVER_ERROR, MediaType::Json, body.to_string().into_bytes())
 }

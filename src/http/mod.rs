@@ -1,54 +1,133 @@
 //! HTTP: the axum router (`/graphql`, `/graphql/ws`, `/graphiql`,
-//! `/healthz`, `/readyz`) and server startup. It only mounts the schema
-//! that `api` builds. Depends on `api` and `engine`.
+//! `/healthz`, `/readyz`, `/metrics`), request ids, tracing spans and
+//! metrics per request, and server startup and graceful shutdown. It only
+//! mounts the schema that `api` builds. Depends on `api`, `engine` and
+//! `metrics`.
 
 mod graphiql;
 mod graphql;
+mod negotiate;
 mod server;
+mod ws;
 
-use async_graphql_axum::GraphQLSubscription;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use std::time::{Duration, Instant};
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 pub use server::{serve, Server};
 
-use crate::api::OntographSchema;
+use crate::api::{OntographSchema, QueryLimits};
 use crate::engine::Engine;
+use crate::metrics::Metrics;
 
+/// How long `/readyz` waits for the database before answering 503.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
 struct AppState {
     schema: OntographSchema,
     engine: Engine,
+    metrics: Metrics,
+    limits: QueryLimits,
+    max_body_bytes: usize,
+    request_timeout: Option<Duration>,
+    /// Cancelled when shutdown starts.
+    shutdown: CancellationToken,
+    /// WebSocket connections, which outlive the HTTP server's own
+    /// graceful shutdown (they are upgraded away from it).
+    tracker: TaskTracker,
 }
 
 /// The whole HTTP surface over one engine and its schema.
-pub fn router(schema: OntographSchema, engine: Engine, max_body_bytes: usize) -> Router {
-    let state = AppState { schema: schema.clone(), engine };
-    Router::new()
-        .route("/graphql", get(graphql::get).post(graphql::post))
-        .route_service("/graphql/ws", GraphQLSubscription::new(schema))
+fn router(state: AppState) -> Router {
+    let method_not_allowed = |allow: &'static str| {
+        move |State(app): State<AppState>| async move {
+            let mut res = graphql::reject(
+                &app,
+                StatusCode::METHOD_NOT_ALLOWED,
+                negotiate::MediaType::Json,
+                "BAD_USER_INPUT",
+                &format!("method not allowed; use {allow}"),
+            );
+            res.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+            res
+        }
+    };
+    let max_body = state.max_body_bytes;
+    let routes = Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post).fallback(method_not_allowed("GET, POST")))
+        .route("/graphql/ws", get(ws::handler))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/", get(|| async { Redirect::temporary("/graphiql") }))
         .merge(graphiql::router())
-        .layer(DefaultBodyLimit::max(max_body_bytes))
-        .layer(TraceLayer::new_for_http())
+        .route_layer(middleware::from_fn_with_state(state.clone(), record));
+    // Outermost first: a request id before the span that logs it, the id
+    // copied to the response, panics caught inside the span.
+    routes
+        .layer(DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::custom(graphql::panic_response))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::DEBUG))
+                .on_failure(DefaultOnFailure::new().level(Level::ERROR)),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
 
-/// Ready when the database answers.
+/// One span per request (events inside it carry the request id).
+fn request_span(req: &Request) -> tracing::Span {
+    let id = req.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("");
+    tracing::info_span!(
+        "request",
+        id,
+        method = %req.method(),
+        path = req.uri().path(),
+        operation = tracing::field::Empty,
+        operation_name = tracing::field::Empty,
+    )
+}
+
+/// Counts and times each request by its route pattern.
+async fn record(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().clone();
+    let _in_flight = app.metrics.http_in_flight();
+    let res = next.run(req).await;
+    app.metrics.http_request(&route, method.as_str(), res.status().as_u16(), start.elapsed());
+    res
+}
+
+/// Ready when the database answers within [`READY_TIMEOUT`].
 async fn readyz(State(app): State<AppState>) -> Response {
-    match app.engine.ready().await {
-        Ok(()) => (StatusCode::OK, "ready").into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "not ready: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
-        }
-    }
+    let err = match tokio::time::timeout(READY_TIMEOUT, app.engine.ready()).await {
+        Ok(Ok(())) => return (StatusCode::OK, "ready").into_response(),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("no answer within {READY_TIMEOUT:?}"),
+    };
+    tracing::warn!(error = %err, "not ready: database unreachable");
+    (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+}
+
+async fn metrics(State(app): State<AppState>) -> Response {
+    let body = app.metrics.render(&app.engine);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
 }

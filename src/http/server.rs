@@ -2,16 +2,20 @@
 //! server on port 0.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
-use crate::api::build_schema_with;
+use super::AppState;
 use crate::api::warm::{self, WarmPlan};
+use crate::api::{build_schema_configured, SchemaOptions};
 use crate::config::ServeArgs;
 use crate::engine::{Engine, MAIN};
+use crate::metrics::Metrics;
 use crate::store;
 
 /// A running server.
@@ -19,7 +23,10 @@ pub struct Server {
     /// The bound address (the real port when started with port 0).
     pub addr: SocketAddr,
     pub engine: Engine,
-    shutdown: oneshot::Sender<()>,
+    pub metrics: Metrics,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+    grace: Duration,
     task: JoinHandle<std::io::Result<()>>,
     /// The background cache warmer, when `--warm` was given.
     warmer: Option<JoinHandle<()>>,
@@ -42,30 +49,59 @@ impl Server {
         }
         let listener = TcpListener::bind(args.addr).await.with_context(|| format!("binding {}", args.addr))?;
         let addr = listener.local_addr()?;
-        let schema = build_schema_with(engine.clone(), args.apq_capacity_bytes);
+        let shutdown = CancellationToken::new();
+        let metrics = Metrics::new();
+        metrics.spawn_probes(&engine, shutdown.clone());
+        let limits = args.limits.query_limits();
+        let schema = build_schema_configured(
+            engine.clone(),
+            SchemaOptions {
+                apq_capacity_bytes: args.apq_capacity_bytes,
+                limits,
+                metrics: Some(metrics.clone()),
+                shutdown: Some(shutdown.clone()),
+            },
+        );
         let warmer = warm.map(|plan| {
             tracing::info!(operations = plan.queries.len(), "warming the cache in the background");
             warm::spawn(schema.clone(), &engine, plan)
         });
-        let app = super::router(schema, engine.clone(), args.max_body_bytes);
-        let (shutdown, stop) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stop.await;
-                })
-                .await
+        let tracker = TaskTracker::new();
+        let app = super::router(AppState {
+            schema,
+            engine: engine.clone(),
+            metrics: metrics.clone(),
+            limits,
+            max_body_bytes: args.max_body_bytes,
+            request_timeout: args.limits.request_timeout(),
+            shutdown: shutdown.clone(),
+            tracker: tracker.clone(),
         });
-        Ok(Server { addr, engine, shutdown, task, warmer })
+        let stop = shutdown.clone();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await
+        });
+        let grace = Duration::from_secs(args.shutdown_timeout_secs);
+        Ok(Server { addr, engine, metrics, shutdown, tracker, grace, task, warmer })
     }
 
-    /// Stop accepting, let in-flight requests finish, and return.
+    /// Stop accepting, let in-flight requests finish and subscriptions
+    /// complete (at most the shutdown timeout), and return.
     pub async fn stop(self) -> anyhow::Result<()> {
         if let Some(w) = &self.warmer {
             w.abort();
         }
-        let _ = self.shutdown.send(());
-        self.task.await??;
+        self.shutdown.cancel();
+        self.tracker.close();
+        let drained = async {
+            let served = self.task.await;
+            self.tracker.wait().await;
+            served
+        };
+        match tokio::time::timeout(self.grace, drained).await {
+            Ok(served) => served??,
+            Err(_) => tracing::warn!(timeout = ?self.grace, "shutdown timeout: connections still open are dropped"),
+        }
         Ok(())
     }
 }
@@ -75,8 +111,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let server = Server::start(args).await?;
     tracing::info!(addr = %server.addr, "listening; GraphiQL at http://{}/graphiql", server.addr);
     shutdown_signal().await;
-    tracing::info!("shutting down");
-    server.stop().await
+    tracing::info!("shutting down: finishing in-flight requests and subscriptions");
+    server.stop().await?;
+    tracing::info!("stopped");
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -1,0 +1,394 @@
+//! Request limits for every GraphQL operation, over HTTP and WebSocket:
+//! document size, tokens and nesting (checked on the text, before the
+//! recursive parser sees it), aliases, root fields and expanded size
+//! (checked on the parsed document), field depth, complexity and
+//! directives (async-graphql's own checks, whose errors get our code), and
+//! a timeout for queries. Every violation is a `LIMIT_EXCEEDED` error.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest, NextValidation,
+};
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::{Name, Request, Response, ServerError, ServerResult, ValidationResult, Variables};
+
+/// Bounds on one GraphQL request. The defaults are safe for a public
+/// endpoint and far above what GraphiQL or a normal client sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// Deepest field nesting (async-graphql's `limit_depth`).
+    pub max_depth: usize,
+    /// Most fields after expanding fragments (async-graphql's complexity,
+    /// one per field).
+    pub max_complexity: usize,
+    /// Most aliased fields in the document.
+    pub max_aliases: usize,
+    /// Most fields in an operation's root selection set.
+    pub max_root_fields: usize,
+    /// Most lexical tokens in the document.
+    pub max_tokens: usize,
+    /// Largest document text in bytes.
+    pub max_document_bytes: usize,
+    /// Most directives on one field.
+    pub max_directives: usize,
+    /// Queries running longer are answered with `LIMIT_EXCEEDED`
+    /// (mutations are not cut: a write that started completes).
+    pub timeout: Option<Duration>,
+    /// Whether `__schema` and `__type` are answered.
+    pub introspection: bool,
+}
+
+pub const DEFAULT_LIMITS: QueryLimits = QueryLimits {
+    max_depth: 32,
+    max_complexity: 10_000,
+    max_aliases: 100,
+    max_root_fields: 64,
+    max_tokens: 50_000,
+    max_document_bytes: 512 * 1024,
+    max_directives: 10,
+    timeout: Some(Duration::from_secs(30)),
+    introspection: true,
+};
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        DEFAULT_LIMITS
+    }
+}
+
+impl QueryLimits {
+    /// Bracket nesting allowed in the text: a selection set per field
+    /// level, plus room for nested argument values.
+    fn max_nesting(&self) -> usize {
+        self.max_depth * 2 + 8
+    }
+}
+
+/// A GraphQL error with `extensions.code = LIMIT_EXCEEDED`.
+pub fn limit_error(message: impl Into<String>) -> ServerError {
+    let mut err = ServerError::new(message, None);
+    set_limit_code(&mut err);
+    err
+}
+
+fn set_limit_code(err: &mut ServerError) {
+    err.extensions.get_or_insert_with(Default::default).set("code", "LIMIT_EXCEEDED");
+}
+
+/// async-graphql's own limit errors, recognised by their fixed messages
+/// (pinned by tests in `tests/api/limits.rs`).
+fn is_builtin_limit_error(err: &ServerError) -> bool {
+    const PREFIXES: [&str; 4] = [
+        "Query is too complex",
+        "Query is nested too deep",
+        "The recursion depth of the query cannot be greater than",
+        "The number of directives on the field",
+    ];
+    PREFIXES.iter().any(|p| err.message.starts_with(p))
+}
+
+/// Checks on the raw text, cheap and linear, so that the recursive-descent
+/// parser never sees a document nested deep enough to overflow its stack.
+pub fn prescan(query: &str, limits: &QueryLimits) -> Result<(), ServerError> {
+    if query.len() > limits.max_document_bytes {
+        return Err(limit_error(format!(
+            "the query document is {} bytes; the limit is {}",
+            query.len(),
+            limits.max_document_bytes
+        )));
+    }
+    let (mut tokens, mut depth) = (0usize, 0usize);
+    let b = query.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b' ' | b'\t' | b'\n' | b'\r' | b',' => {
+                i += 1;
+                continue;
+            }
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' && b[i] != b'\r' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' => i = skip_string(b, i),
+            b'{' | b'(' | b'[' => {
+                depth += 1;
+                if depth > limits.max_nesting() {
+                    return Err(limit_error(format!(
+                        "the query is nested deeper than {} levels of brackets (max query depth {})",
+                        limits.max_nesting(),
+                        limits.max_depth
+                    )));
+                }
+                i += 1;
+            }
+            b'}' | b')' | b']' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            b'.' if b[i..].starts_with(b"...") => i += 3,
+            b'!' | b'$' | b'&' | b':' | b'=' | b'@' | b'|' | b'.' => i += 1,
+            _ => {
+                // A name, a number or anything else: up to the next separator.
+                while i < b.len() && !is_separator(b[i]) {
+                    i += 1;
+                }
+            }
+        }
+        tokens += 1;
+        if tokens > limits.max_tokens {
+            return Err(limit_error(format!("the query has more than {} tokens", limits.max_tokens)));
+        }
+    }
+    Ok(())
+}
+
+fn is_separator(c: u8) -> bool {
+    matches!(
+        c,
+        b' ' | b'\t'
+            | b'\n'
+            | b'\r'
+            | b','
+            | b'#'
+            | b'"'
+            | b'{'
+            | b'}'
+            | b'('
+            | b')'
+            | b'['
+            | b']'
+            | b'!'
+            | b'$'
+            | b'&'
+            | b':'
+            | b'='
+            | b'@'
+            | b'|'
+            | b'.'
+    )
+}
+
+/// The index just past the string starting at `i` (a `"…"` or `"""…"""`).
+fn skip_string(b: &[u8], i: usize) -> usize {
+    if b[i..].starts_with(b"\"\"\"") {
+        let mut j = i + 3;
+        while j < b.len() {
+            if b[j..].starts_with(b"\\\"\"\"") {
+                j += 4;
+            } else if b[j..].starts_with(b"\"\"\"") {
+                return j + 3;
+            } else {
+                j += 1;
+            }
+        }
+        return j;
+    }
+    let mut j = i + 1;
+    while j < b.len() {
+        match b[j] {
+            b'\\' => j += 2,
+            b'"' => return j + 1,
+            b'\n' | b'\r' => return j,
+            _ => j += 1,
+        }
+    }
+    j.min(b.len())
+}
+
+/// Checks on the parsed document: aliases, root fields per operation, and
+/// the size once fragments are expanded (bounding every later walk over
+/// the document, some of which expand fragments without memoization).
+pub fn check_document(doc: &ExecutableDocument, limits: &QueryLimits) -> Result<(), ServerError> {
+    let mut aliases = 0;
+    let sets = doc.operations.iter().map(|(_, op)| &op.node.selection_set.node);
+    for set in sets.chain(doc.fragments.values().map(|f| &f.node.selection_set.node)) {
+        aliases += count_aliases(set);
+    }
+    if aliases > limits.max_aliases {
+        return Err(limit_error(format!("the query has {aliases} aliases; the limit is {}", limits.max_aliases)));
+    }
+    let mut sizes = Expansion { doc, memo: HashMap::new() };
+    for (name, op) in doc.operations.iter() {
+        let set = &op.node.selection_set.node;
+        let roots = sizes.fields(set, false);
+        if roots > limits.max_root_fields as u64 {
+            return Err(limit_error(format!(
+                "operation {} selects {roots} root fields; the limit is {}",
+                name.map_or("(anonymous)", |n| n.as_str()),
+                limits.max_root_fields
+            )));
+        }
+        let total = sizes.fields(set, true);
+        if total > limits.max_complexity as u64 {
+            return Err(limit_error(format!(
+                "the query selects {} fields once fragments are expanded; the limit is {}",
+                if total == u64::MAX { "too many".to_owned() } else { total.to_string() },
+                limits.max_complexity
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn count_aliases(set: &SelectionSet) -> usize {
+    set.items
+        .iter()
+        .map(|s| match &s.node {
+            Selection::Field(f) => usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node),
+            Selection::InlineFragment(f) => count_aliases(&f.node.selection_set.node),
+            Selection::FragmentSpread(_) => 0,
+        })
+        .sum()
+}
+
+/// Field counts of selection sets with fragments expanded, memoized per
+/// fragment (saturating; a fragment cycle counts as empty and is reported
+/// by validation).
+struct Expansion<'a> {
+    doc: &'a ExecutableDocument,
+    /// (fragment, deep) → count; `None` while being computed.
+    memo: HashMap<(&'a Name, bool), Option<u64>>,
+}
+
+impl<'a> Expansion<'a> {
+    fn fields(&mut self, set: &'a SelectionSet, deep: bool) -> u64 {
+        let mut n = 0u64;
+        for s in &set.items {
+            let more = match &s.node {
+                Selection::Field(f) => {
+                    1u64.saturating_add(if deep { self.fields(&f.node.selection_set.node, true) } else { 0 })
+                }
+                Selection::InlineFragment(f) => self.fields(&f.node.selection_set.node, deep),
+                Selection::FragmentSpread(spread) => self.fragment(&spread.node.fragment_name.node, deep),
+            };
+            n = n.saturating_add(more);
+        }
+        n
+    }
+
+    fn fragment(&mut self, name: &'a Name, deep: bool) -> u64 {
+        match self.memo.get(&(name, deep)) {
+            Some(Some(n)) => return *n,
+            Some(None) => return 0,
+            None => {}
+        }
+        let Some(def) = self.doc.fragments.get(name) else { return 0 };
+        self.memo.insert((name, deep), None);
+        let n = self.fields(&def.node.selection_set.node, deep);
+        self.memo.insert((name, deep), Some(n));
+        n
+    }
+}
+
+/// The type of the operation a request selects, when it can be told.
+pub fn operation_type(doc: &ExecutableDocument, operation_name: Option<&str>) -> Option<OperationType> {
+    let mut ops = doc.operations.iter();
+    let op = match operation_name {
+        Some(name) => ops.find(|(n, _)| n.is_some_and(|n| n.as_str() == name)),
+        None => match (ops.next(), ops.next()) {
+            (Some(op), None) => Some(op),
+            _ => None,
+        },
+    };
+    op.map(|(_, op)| op.node.ty)
+}
+
+/// Response header (never sent to clients) marking a response whose
+/// operation was executed, as opposed to rejected before execution; the
+/// HTTP layer reads it to pick the status code and drops it.
+pub const EXECUTED_MARKER: &str = "x-ontograph-executed";
+
+/// Whether the operation ran; removes the marker.
+pub fn take_executed(resp: &mut Response) -> bool {
+    resp.http_headers.remove(EXECUTED_MARKER).is_some()
+}
+
+/// The extension enforcing [`QueryLimits`].
+pub struct Guard(pub QueryLimits);
+
+impl ExtensionFactory for Guard {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(GuardExtension { limits: self.0, operation: Mutex::new(None) })
+    }
+}
+
+/// One per request.
+struct GuardExtension {
+    limits: QueryLimits,
+    operation: Mutex<Option<OperationType>>,
+}
+
+#[async_trait::async_trait]
+impl Extension for GuardExtension {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        // Before the persisted-query extension, which parses the text.
+        prescan(&request.query, &self.limits)?;
+        let mut request = next.run(ctx, request).await?;
+        let op_name = request.operation_name.clone();
+        let doc = request.parsed_query()?;
+        check_document(doc, &self.limits)?;
+        *self.operation.lock().unwrap_or_else(|e| e.into_inner()) = operation_type(doc, op_name.as_deref());
+        Ok(request)
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        next.run(ctx, query, variables).await.map_err(|mut e| {
+            if is_builtin_limit_error(&e) {
+                set_limit_code(&mut e);
+            }
+            e
+        })
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await.map_err(|mut errors| {
+            for e in errors.iter_mut().filter(|e| is_builtin_limit_error(e)) {
+                set_limit_code(e);
+            }
+            errors
+        })
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let is_query = *self.operation.lock().unwrap_or_else(|e| e.into_inner()) == Some(OperationType::Query);
+        let mut resp = match self.limits.timeout.filter(|_| is_query) {
+            Some(t) => match tokio::time::timeout(t, next.run(ctx, operation_name)).await {
+                Ok(resp) => resp,
+                Err(_) => Response::from_errors(vec![limit_error(format!(
+                    "the query did not finish within the request timeout of {} ms",
+                    t.as_millis()
+                ))]),
+            },
+            None => next.run(ctx, operation_name).await,
+        };
+        resp.http_headers.insert(EXECUTED_MARKER, http::HeaderValue::from_static("1"));
+        resp
+    }
+}

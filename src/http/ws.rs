@@ -1,0 +1,125 @@
+//! `/graphql/ws`: GraphQL over WebSocket (graphql-transport-ws, and the
+//! legacy subscriptions-transport-ws). Our own loop around async-graphql's
+//! protocol engine instead of `GraphQLSubscription`, for a clean shutdown:
+//! when the server stops, each `changes` stream delivers what is already
+//! durable and completes, and once every operation of a connection has
+//! completed (or the grace period is over) the socket is closed with 1001
+//! "going away". Connections are tracked so shutdown waits for them.
+
+use std::collections::HashSet;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_graphql::http::{WebSocket as Protocol, WebSocketProtocols, ALL_WEBSOCKET_PROTOCOLS};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::sync::watch;
+
+use super::AppState;
+
+/// How long a connection may take to complete its operations once the
+/// server is shutting down.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+pub async fn handler(State(app): State<AppState>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
+    let protocol = headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').find_map(|p| WebSocketProtocols::from_str(p.trim()).ok()));
+    let Some(protocol) = protocol else {
+        let msg = "Sec-WebSocket-Protocol must be graphql-transport-ws (or graphql-ws)";
+        return (StatusCode::BAD_REQUEST, msg).into_response();
+    };
+    let tracker = app.tracker.clone();
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .max_message_size(app.max_body_bytes)
+        .on_upgrade(move |socket| tracker.track_future(serve(socket, app, protocol)))
+}
+
+/// The operation id a protocol message starts or ends, if any.
+fn operation(msg: &[u8]) -> Option<(bool, String)> {
+    let v: Value = serde_json::from_slice(msg).ok()?;
+    let id = v.get("id")?.as_str()?.to_owned();
+    match v.get("type")?.as_str()? {
+        "subscribe" | "start" => Some((true, id)),
+        "complete" | "stop" | "error" => Some((false, id)),
+        _ => None,
+    }
+}
+
+/// Operations started on a connection and not yet completed.
+#[derive(Default)]
+struct Active {
+    ids: Mutex<HashSet<String>>,
+    count: watch::Sender<usize>,
+}
+
+impl Active {
+    fn update(&self, start: bool, id: String) {
+        let mut ids = self.ids.lock().unwrap_or_else(|e| e.into_inner());
+        if start {
+            ids.insert(id);
+        } else {
+            ids.remove(&id);
+        }
+        self.count.send_replace(ids.len());
+    }
+}
+
+async fn serve(socket: WebSocket, app: AppState, protocol: WebSocketProtocols) {
+    let _open = app.metrics.websocket();
+    let (mut sink, stream) = socket.split();
+    let active = Arc::new(Active::default());
+    let mut count_rx = active.count.subscribe();
+    let incoming = active.clone();
+    let shutdown = app.shutdown.clone();
+    // Input ends when the client goes away, or on shutdown once nothing is
+    // running (or after the grace period).
+    let closing = async move {
+        shutdown.cancelled().await;
+        let _ = tokio::time::timeout(CLOSE_GRACE, count_rx.wait_for(|n| *n == 0)).await;
+    };
+    let input = stream
+        .take_while(|m| futures::future::ready(m.is_ok()))
+        .filter_map(|m| {
+            futures::future::ready(match m {
+                Ok(m @ (Message::Text(_) | Message::Binary(_))) => Some(m.into_data()),
+                _ => None,
+            })
+        })
+        .inspect(move |data| {
+            if let Some((start, id)) = operation(data) {
+                incoming.update(start, id);
+            }
+        })
+        .take_until(Box::pin(closing));
+    let output = Protocol::new(app.schema.clone(), input, protocol);
+    futures::pin_mut!(output);
+    while let Some(msg) = output.next().await {
+        let msg = match msg {
+            async_graphql::http::WsMessage::Text(text) => {
+                if let Some((false, id)) = operation(text.as_bytes()) {
+                    active.update(false, id);
+                }
+                Message::Text(text.into())
+            }
+            async_graphql::http::WsMessage::Close(code, reason) => {
+                Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+            }
+        };
+        if sink.send(msg).await.is_err() {
+            return;
+        }
+    }
+    if app.shutdown.is_cancelled() {
+        let frame = CloseFrame { code: 1001, reason: "server shutting down".into() };
+        let _ = sink.send(Message::Close(Some(frame))).await;
+    }
+    let _ = sink.close().await;
+}

@@ -287,6 +287,23 @@ impl<'a> Expansion<'a> {
     }
 }
 
+/// Whether any operation selects `__schema` or `__type` at its root.
+fn selects_introspection(doc: &ExecutableDocument) -> bool {
+    fn root(doc: &ExecutableDocument, set: &SelectionSet, hops: usize) -> bool {
+        // `hops` bounds the walk through (possibly cyclic) fragments.
+        hops < 64
+            && set.items.iter().any(|s| match &s.node {
+                Selection::Field(f) => matches!(f.node.name.node.as_str(), "__schema" | "__type"),
+                Selection::InlineFragment(f) => root(doc, &f.node.selection_set.node, hops + 1),
+                Selection::FragmentSpread(spread) => doc
+                    .fragments
+                    .get(&spread.node.fragment_name.node)
+                    .is_some_and(|f| root(doc, &f.node.selection_set.node, hops + 1)),
+            })
+    }
+    doc.operations.iter().any(|(_, op)| root(doc, &op.node.selection_set.node, 0))
+}
+
 /// The type of the operation a request selects, when it can be told.
 pub fn operation_type(doc: &ExecutableDocument, operation_name: Option<&str>) -> Option<OperationType> {
     let mut ops = doc.operations.iter();
@@ -339,6 +356,11 @@ impl Extension for GuardExtension {
         let op_name = request.operation_name.clone();
         let doc = request.parsed_query()?;
         check_document(doc, &self.limits)?;
+        if !self.limits.introspection && selects_introspection(doc) {
+            let mut err = ServerError::new("introspection is disabled on this server", None);
+            err.extensions.get_or_insert_with(Default::default).set("code", "FORBIDDEN");
+            return Err(err);
+        }
         *self.operation.lock().unwrap_or_else(|e| e.into_inner()) = operation_type(doc, op_name.as_deref());
         Ok(request)
     }

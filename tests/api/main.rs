@@ -8,6 +8,8 @@ mod crash;
 mod entities;
 mod helpers;
 mod http;
+mod limits;
+mod live;
 mod real_ontology;
 mod schema;
 mod store;

@@ -1,0 +1,157 @@
+//! Request limits over real HTTP: every violation is a GraphQL error with
+//! `LIMIT_EXCEEDED` (HTTP 413 for an oversized body, 408 for a body that
+//! never arrives), never a 500 or a hang, and `{ __typename }` keeps
+//! answering.
+
+use std::time::Duration;
+
+use reqwest::{header, StatusCode};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::live::{error_with_code, Live};
+
+/// `{ a { a { … } } }` nested `depth` levels.
+fn nested(depth: usize) -> String {
+    format!("{}{}", "{ a ".repeat(depth), "}".repeat(depth))
+}
+
+/// A limit error: 200 with `application/json` and no `data` entry.
+async fn limit_error(app: &Live, query: &str) -> Value {
+    let (status, body) = app.gql(query, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body:#}");
+    assert!(body.get("data").is_none(), "a rejected request has no data entry: {body:#}");
+    error_with_code(&body, "LIMIT_EXCEEDED").clone()
+}
+
+#[tokio::test]
+async fn a_200_deep_query_is_limit_exceeded() {
+    let app = Live::start().await;
+    let err = limit_error(&app, &nested(200)).await;
+    assert!(err["message"].as_str().unwrap().contains("nested deeper"), "{err:#}");
+    // Far deeper than any parser stack could take: refused on the text.
+    let err = limit_error(&app, &nested(100_000)).await;
+    assert!(err["message"].as_str().unwrap().contains("nested deeper"), "{err:#}");
+    let deep_list = format!("{{ branch(name: {}\"x\"{}) {{ version }} }}", "[".repeat(50_000), "]".repeat(50_000));
+    limit_error(&app, &deep_list).await;
+    app.assert_alive().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_10000_alias_query_is_limit_exceeded() {
+    let app = Live::start().await;
+    let fields: Vec<String> = (0..10_000).map(|i| format!("a{i}: __typename")).collect();
+    let err = limit_error(&app, &format!("{{ {} }}", fields.join(" "))).await;
+    assert_eq!(err["message"], "the query has 10000 aliases; the limit is 100", "{err:#}");
+    app.assert_alive().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_50_mb_body_is_413_limit_exceeded() {
+    let app = Live::start().await;
+    let pad = "x".repeat(50 * 1024 * 1024);
+    let body = json!({ "query": "{ __typename }", "variables": { "pad": pad } }).to_string();
+    let (status, resp) = app.post_raw(body).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{resp:#}");
+    let err = error_with_code(&resp, "LIMIT_EXCEEDED");
+    assert_eq!(err["message"], "request body too large: the limit is 8388608 bytes");
+    app.assert_alive().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn field_depth_complexity_root_fields_tokens_size_and_directives() {
+    let app = Live::start_with(|a| {
+        a.limits.max_query_depth = 3;
+        a.limits.max_complexity = 50;
+        a.limits.max_root_fields = 4;
+        a.limits.max_tokens = 400;
+        a.limits.max_document_bytes = 2_000;
+        a.limits.max_directives = 2;
+    })
+    .await;
+    // async-graphql's own depth check, given our code.
+    let err = limit_error(&app, "{ branch { objectTypes { edges { node { apiName } } } } }").await;
+    assert_eq!(err["message"], "Query is nested too deep.");
+    // Fragments doubling at each level: 2^8 fields once expanded.
+    let mut bomb = String::from("{ branch { ...F0 } }\n");
+    for i in 0..8 {
+        bomb += &format!("fragment F{i} on Branch {{ ...F{} ...F{} }}\n", i + 1, i + 1);
+    }
+    bomb += "fragment F8 on Branch { version }";
+    let err = limit_error(&app, &bomb).await;
+    assert_eq!(err["message"], "the query selects 257 fields once fragments are expanded; the limit is 50");
+    let err = limit_error(&app, "{ a: __typename b: __typename c: __typename d: __typename e: __typename }").await;
+    assert_eq!(err["message"], "operation (anonymous) selects 5 root fields; the limit is 4");
+    let err = limit_error(&app, &format!("{{ __typename {} }}", "# comment\n".repeat(250))).await;
+    assert!(err["message"].as_str().unwrap().starts_with("the query document is"), "{err:#}");
+    let err = limit_error(&app, &format!("{{ __typename({}) }}", "a: 1 ".repeat(200))).await;
+    assert_eq!(err["message"], "the query has more than 400 tokens");
+    let err = limit_error(&app, "{ __typename @include(if: true) @skip(if: false) @include(if: true) }").await;
+    assert!(err["message"].as_str().unwrap().starts_with("The number of directives on the field"), "{err:#}");
+    app.assert_alive().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn limit_errors_are_400_with_graphql_response_json() {
+    let app = Live::start().await;
+    let res = app
+        .client
+        .post(app.url("/graphql"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT, "application/graphql-response+json")
+        .body(json!({ "query": nested(200) }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: Value = res.json().await.unwrap();
+    error_with_code(&body, "LIMIT_EXCEEDED");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn introspection_can_be_turned_off() {
+    let app = Live::start_with(|a| a.limits.no_introspection = true).await;
+    let (status, body) = app.gql("{ __schema { queryType { name } } }", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body:#}");
+    let err = error_with_code(&body, "FORBIDDEN");
+    assert_eq!(err["message"], "introspection is disabled on this server");
+    assert!(body.get("data").is_none(), "{body:#}");
+    // Through a fragment too.
+    let (_, body) = app.gql("{ ...F } fragment F on QueryRoot { __type(name: \"Branch\") { name } }", json!({})).await;
+    error_with_code(&body, "FORBIDDEN");
+    app.assert_alive().await;
+    app.stop().await;
+    let app = Live::start().await;
+    let data = app.ok("{ __schema { queryType { name } } }", json!({})).await;
+    assert_eq!(data["__schema"]["queryType"]["name"], "QueryRoot");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_body_that_never_arrives_is_408_limit_exceeded() {
+    let app = Live::start_with(|a| a.limits.request_timeout_ms = 300).await;
+    let mut conn = tokio::net::TcpStream::connect(app.server.addr).await.unwrap();
+    let head = "POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n";
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(b"{\"query\":").await.unwrap();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(30), conn.read_to_end(&mut buf));
+    read.await.expect("no answer to a stalled body").unwrap();
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("LIMIT_EXCEEDED"), "{text}");
+    app.assert_alive().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn limits_apply_to_the_in_process_schema_too() {
+    let app = crate::helpers::TestApp::new().await;
+    let resp = app.gql(&nested(200), json!({})).await;
+    assert_eq!(resp["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED", "{resp:#}");
+}

@@ -4,8 +4,10 @@
 
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest};
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe};
 use async_graphql::{ErrorExtensions, Response, Value};
+use futures::stream::BoxStream;
+use futures::StreamExt;
 
 use crate::error::Error;
 
@@ -59,13 +61,26 @@ struct ErrorCodesExtension;
 #[async_trait::async_trait]
 impl Extension for ErrorCodesExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut resp = next.run(ctx).await;
-        for err in &mut resp.errors {
-            let ext = err.extensions.get_or_insert_with(Default::default);
-            if ext.get("code").is_none() {
-                ext.set("code", Value::from("BAD_USER_INPUT"));
-            }
-        }
-        resp
+        fill_codes(next.run(ctx).await)
     }
+
+    /// The same for each response of a subscription (over WebSocket).
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        next.run(ctx, stream).map(fill_codes).boxed()
+    }
+}
+
+fn fill_codes(mut resp: Response) -> Response {
+    for err in &mut resp.errors {
+        let ext = err.extensions.get_or_insert_with(Default::default);
+        if ext.get("code").is_none() {
+            ext.set("code", Value::from("BAD_USER_INPUT"));
+        }
+    }
+    resp
 }

@@ -13,4 +13,5 @@ mod live;
 mod real_ontology;
 mod schema;
 mod store;
+mod subscriptions;
 mod traversal;

@@ -1,0 +1,144 @@
+//! `changes` over graphql-transport-ws at `/graphql/ws`, with a real
+//! WebSocket client against the real server: every commit exactly once
+//! and in order, only the subscribed branch, and on shutdown each
+//! subscription completes and the socket closes with 1001.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::helpers::CREATE_OT;
+use crate::live::{sample, Live};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+const CHANGES: &str = "subscription($b: String) { changes(branch: $b) { branch version changes { id change } } }";
+
+/// A connection past `connection_init` / `connection_ack`.
+async fn connect(app: &Live) -> Ws {
+    let mut req = format!("ws://{}/graphql/ws", app.server.addr).into_client_request().unwrap();
+    req.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+    let (mut ws, res) = tokio_tungstenite::connect_async(req).await.expect("WebSocket handshake");
+    assert_eq!(res.headers()["sec-websocket-protocol"], "graphql-transport-ws");
+    send(&mut ws, json!({ "type": "connection_init" })).await;
+    assert_eq!(recv(&mut ws).await, Some(json!({ "type": "connection_ack" })));
+    ws
+}
+
+async fn send(ws: &mut Ws, msg: Value) {
+    ws.send(Message::text(msg.to_string())).await.unwrap();
+}
+
+/// The next protocol message, or `None` for a close frame (asserting its
+/// code is 1001, going away).
+async fn recv(ws: &mut Ws) -> Option<Value> {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(60), ws.next())
+            .await
+            .expect("no WebSocket message within 60 s")
+            .expect("the socket ended without a close frame")
+            .expect("WebSocket error");
+        match msg {
+            Message::Text(t) => return Some(serde_json::from_str(t.as_str()).unwrap()),
+            Message::Close(frame) => {
+                let frame = frame.expect("a close frame with a code");
+                assert_eq!(u16::from(frame.code), 1001, "{frame:?}");
+                return None;
+            }
+            _ => continue,
+        }
+    }
+}
+
+/// Wait until the server has `n` subscriptions open (it has no ack for
+/// `subscribe`, so commits made before this could be missed).
+async fn wait_for_subscriptions(app: &Live, n: f64) {
+    for _ in 0..6000 {
+        if sample(&app.metrics().await, "ontograph_subscriptions_active") == Some(n) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("subscriptions did not start");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_sees_each_of_100_commits_exactly_once_in_order() {
+    let app = Live::start().await;
+    app.ok("mutation { createBranch(name: \"other\") { name } }", json!({})).await;
+    let mut ws = connect(&app).await;
+    send(
+        &mut ws,
+        json!({ "id": "main", "type": "subscribe", "payload": { "query": CHANGES, "variables": { "b": "main" } } }),
+    )
+    .await;
+    send(
+        &mut ws,
+        json!({ "id": "other", "type": "subscribe", "payload": { "query": CHANGES, "variables": { "b": "other" } } }),
+    )
+    .await;
+    wait_for_subscriptions(&app, 2.0).await;
+
+    for i in 0..100 {
+        app.ok(CREATE_OT, json!({ "input": { "apiName": format!("T{i}") } })).await;
+    }
+    for v in 1..=100 {
+        let msg = recv(&mut ws).await.expect("a commit");
+        let want = json!({
+            "id": "main",
+            "type": "next",
+            "payload": { "data": { "changes": {
+                "branch": "main", "version": v, "changes": [{ "id": format!("T{}", v - 1), "change": "ADDED" }]
+            } } }
+        });
+        assert_eq!(msg, want);
+    }
+
+    // Shutdown: both subscriptions complete (nothing else arrives first:
+    // no duplicate, nothing from `other`), then the socket closes.
+    let stop = tokio::spawn(app.server.stop());
+    let mut rest = Vec::new();
+    while let Some(msg) = recv(&mut ws).await {
+        rest.push(msg);
+    }
+    rest.sort_by_key(|m| m["id"].as_str().unwrap_or("").to_owned());
+    assert_eq!(rest, vec![json!({ "id": "main", "type": "complete" }), json!({ "id": "other", "type": "complete" })]);
+    stop.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn invalid_subscriptions_get_errors_and_the_connection_survives() {
+    let app = Live::start().await;
+    let mut ws = connect(&app).await;
+    let deep = format!("subscription {}{}", "{ a ".repeat(200), "}".repeat(200));
+    send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": { "query": deep } })).await;
+    // async-graphql reports a rejected operation as a `next` carrying
+    // the errors, then `complete`.
+    let msg = recv(&mut ws).await.unwrap();
+    assert_eq!(msg["payload"]["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED", "{msg}");
+    assert_eq!(recv(&mut ws).await.unwrap(), json!({ "id": "1", "type": "complete" }));
+    send(&mut ws, json!({ "id": "2", "type": "subscribe", "payload": { "query": "subscription { nope }" } })).await;
+    let msg = recv(&mut ws).await.unwrap();
+    assert_eq!(msg["payload"]["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{msg}");
+    assert_eq!(recv(&mut ws).await.unwrap(), json!({ "id": "2", "type": "complete" }));
+    // A query over the socket still works.
+    send(&mut ws, json!({ "id": "3", "type": "subscribe", "payload": { "query": "{ __typename }" } })).await;
+    assert_eq!(recv(&mut ws).await.unwrap()["payload"]["data"]["__typename"], "QueryRoot");
+    assert_eq!(recv(&mut ws).await.unwrap(), json!({ "id": "3", "type": "complete" }));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_websocket_without_a_graphql_protocol_is_refused() {
+    let app = Live::start().await;
+    let req = format!("ws://{}/graphql/ws", app.server.addr).into_client_request().unwrap();
+    let err = tokio_tungstenite::connect_async(req).await.expect_err("handshake without a subprotocol");
+    assert!(err.to_string().contains("400"), "{err}");
+    app.assert_alive().await;
+    app.stop().await;
+}

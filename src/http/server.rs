@@ -24,7 +24,11 @@ pub struct Server {
     pub addr: SocketAddr,
     pub engine: Engine,
     pub metrics: Metrics,
-    shutdown: CancellationToken,
+    /// Cancelled first: stop accepting, finish in-flight HTTP requests.
+    stop_http: CancellationToken,
+    /// Cancelled once HTTP is done: subscriptions deliver what is durable
+    /// and complete, sockets close, background probes end.
+    closing: CancellationToken,
     tracker: TaskTracker,
     grace: Duration,
     task: JoinHandle<std::io::Result<()>>,
@@ -49,9 +53,9 @@ impl Server {
         }
         let listener = TcpListener::bind(args.addr).await.with_context(|| format!("binding {}", args.addr))?;
         let addr = listener.local_addr()?;
-        let shutdown = CancellationToken::new();
+        let (stop_http, closing) = (CancellationToken::new(), CancellationToken::new());
         let metrics = Metrics::new();
-        metrics.spawn_probes(&engine, shutdown.clone());
+        metrics.spawn_probes(&engine, closing.clone());
         let limits = args.limits.query_limits();
         let schema = build_schema_configured(
             engine.clone(),
@@ -59,7 +63,7 @@ impl Server {
                 apq_capacity_bytes: args.apq_capacity_bytes,
                 limits,
                 metrics: Some(metrics.clone()),
-                shutdown: Some(shutdown.clone()),
+                shutdown: Some(closing.clone()),
             },
         );
         let warmer = warm.map(|plan| {
@@ -74,34 +78,35 @@ impl Server {
             limits,
             max_body_bytes: args.max_body_bytes,
             request_timeout: args.limits.request_timeout(),
-            shutdown: shutdown.clone(),
+            shutdown: closing.clone(),
             tracker: tracker.clone(),
         });
-        let stop = shutdown.clone();
+        let stop = stop_http.clone();
         let task = tokio::spawn(async move {
             axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await
         });
         let grace = Duration::from_secs(args.shutdown_timeout_secs);
-        Ok(Server { addr, engine, metrics, shutdown, tracker, grace, task, warmer })
+        Ok(Server { addr, engine, metrics, stop_http, closing, tracker, grace, task, warmer })
     }
 
-    /// Stop accepting, let in-flight requests finish and subscriptions
-    /// complete (at most the shutdown timeout), and return.
+    /// Stop accepting, let in-flight requests finish, then let
+    /// subscriptions deliver the commits made so far and complete (all
+    /// within the shutdown timeout), and return.
     pub async fn stop(self) -> anyhow::Result<()> {
         if let Some(w) = &self.warmer {
             w.abort();
         }
-        self.shutdown.cancel();
+        let deadline = tokio::time::Instant::now() + self.grace;
+        self.stop_http.cancel();
+        let served = tokio::time::timeout_at(deadline, self.task).await;
+        // Every write acknowledged over HTTP is broadcast by now.
+        self.closing.cancel();
         self.tracker.close();
-        let drained = async {
-            let served = self.task.await;
-            self.tracker.wait().await;
-            served
-        };
-        match tokio::time::timeout(self.grace, drained).await {
-            Ok(served) => served??,
-            Err(_) => tracing::warn!(timeout = ?self.grace, "shutdown timeout: connections still open are dropped"),
+        if tokio::time::timeout_at(deadline, self.tracker.wait()).await.is_err() || served.is_err() {
+            tracing::warn!(timeout = ?self.grace, "shutdown timeout: connections still open are dropped");
+            return Ok(());
         }
+        served.expect("checked")??;
         Ok(())
     }
 }

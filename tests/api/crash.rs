@@ -3,94 +3,19 @@
 //! no commit is partially applied. SIGTERM shuts down cleanly (exit 0).
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-use tokio::sync::oneshot;
 
 use crate::helpers::CREATE_OT;
+use crate::proc::Proc;
 
 /// Upper bound on writes in the crash test (one page of `objectTypes`).
 const MAX_WRITES: usize = 900;
 /// Writes acknowledged before the kill is armed.
 const MIN_ACKS: usize = 5;
-
-/// A running `ontograph` process; killed (SIGKILL) when dropped, so a
-/// failing test never leaves it behind.
-struct Proc {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-    }
-}
-
-impl Proc {
-    /// Start the binary on `db` (port 0, JSON logs) and wait for the
-    /// `listening` line to learn the bound address.
-    async fn spawn(db: &str) -> Proc {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ontograph"))
-            .args(["--addr", "127.0.0.1:0", "--database-url", db, "--no-demo", "--log-format", "json"])
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn ontograph");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = oneshot::channel::<Result<SocketAddr, String>>();
-        // Reads stderr to the end (so the pipe never fills), reporting the
-        // address once, or everything seen when the process exits first.
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
-            let mut tx = Some(tx);
-            let mut seen = String::new();
-            while let Ok(Some(line)) = lines.next_line().await {
-                if tx.is_none() {
-                    continue;
-                }
-                seen.push_str(&line);
-                seen.push('\n');
-                let Ok(log) = serde_json::from_str::<Value>(&line) else { continue };
-                let fields = &log["fields"];
-                let listening = fields["message"].as_str().is_some_and(|m| m.contains("listening"));
-                if let (true, Some(addr)) = (listening, fields["addr"].as_str()) {
-                    let addr = addr.parse().map_err(|e| format!("bad addr {addr:?}: {e}"));
-                    let _ = tx.take().unwrap().send(addr);
-                }
-            }
-            if let Some(tx) = tx {
-                let _ = tx.send(Err(format!("ontograph exited before listening; stderr:\n{seen}")));
-            }
-        });
-        let mut proc = Proc { child, addr: "0.0.0.0:0".parse().unwrap() };
-        proc.addr = match tokio::time::timeout(Duration::from_secs(60), rx).await {
-            Ok(Ok(Ok(addr))) => addr,
-            Ok(Ok(Err(e))) => panic!("{e}"),
-            Ok(Err(_)) => panic!("stderr reader vanished"),
-            Err(_) => panic!("ontograph did not log `listening` within 60 s"),
-        };
-        proc
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}/graphql", self.addr)
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id().expect("process still running")
-    }
-}
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
@@ -219,8 +144,7 @@ async fn sigterm_exits_zero_and_keeps_acknowledged_writes() {
     let client = client();
     ok(&client, &server.url(), CREATE_OT, json!({ "input": { "apiName": "BeforeTerm" } })).await;
 
-    let status = std::process::Command::new("kill").arg("-TERM").arg(server.pid().to_string()).status().unwrap();
-    assert!(status.success(), "kill -TERM failed");
+    server.terminate();
     let exit = tokio::time::timeout(Duration::from_secs(10), server.child.wait())
         .await
         .expect("ontograph did not exit within 10 s of SIGTERM")

@@ -10,6 +10,7 @@ mod helpers;
 mod http;
 mod limits;
 mod live;
+mod observability;
 mod proc;
 mod real_ontology;
 mod schema;

@@ -9,7 +9,6 @@
 
 use std::any::Any;
 
-use async_graphql::http::parse_query_string;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, BatchResponse, Request};
 use axum::body::{Body, Bytes};
@@ -110,11 +109,45 @@ fn preflight(app: &AppState, media: MediaType, req: &mut Request, is_get: bool) 
     }
 }
 
+/// The parameters of a GET. async-graphql's `parse_query_string` reads
+/// `operation_name`; the spec's name is `operationName` (both accepted).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GetParams {
+    #[serde(default)]
+    query: String,
+    #[serde(alias = "operation_name")]
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+fn parse_get(query_string: &str) -> Result<Request, String> {
+    let p: GetParams = serde_urlencoded::from_str(query_string).map_err(|e| e.to_string())?;
+    let object = |name: &str, text: Option<String>| -> Result<Option<Value>, String> {
+        match text.map(|t| serde_json::from_str::<Value>(&t)).transpose() {
+            Ok(Some(Value::Null)) | Ok(None) => Ok(None),
+            Ok(Some(v @ Value::Object(_))) => Ok(Some(v)),
+            Ok(Some(_)) => Err(format!("`{name}` must be a JSON object")),
+            Err(e) => Err(format!("`{name}` is not JSON: {e}")),
+        }
+    };
+    let mut req = Request::new(p.query);
+    req.operation_name = p.operation_name.filter(|n| !n.is_empty());
+    if let Some(v) = object("variables", p.variables)? {
+        req.variables = async_graphql::Variables::from_json(v);
+    }
+    if let Some(v) = object("extensions", p.extensions)? {
+        req.extensions = serde_json::from_value(v).map_err(|e| format!("`extensions`: {e}"))?;
+    }
+    Ok(req)
+}
+
 pub async fn get(State(app): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let Some(media) = negotiate::accept(&headers) else {
         return not_acceptable(&app);
     };
-    let mut req = match parse_query_string(query.as_deref().unwrap_or_default()) {
+    let mut req = match parse_get(query.as_deref().unwrap_or_default()) {
         Ok(req) => req,
         Err(e) => {
             let msg = format!("invalid GraphQL GET request: {e}");

@@ -11,6 +11,7 @@ mod http;
 mod limits;
 mod live;
 mod observability;
+mod over_http;
 mod proc;
 mod real_ontology;
 mod schema;

@@ -6,6 +6,7 @@ mod cli;
 mod concurrency;
 mod crash;
 mod entities;
+mod fuzz;
 mod helpers;
 mod http;
 mod limits;

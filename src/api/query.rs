@@ -5,6 +5,7 @@ use async_graphql::{Context, Object, SimpleObject};
 use super::branch::Branch;
 use super::error::GqlResult;
 use super::limits::MAX_PAGE;
+use super::QueryLimits;
 use crate::cache::CacheStats;
 use crate::engine::Engine;
 
@@ -38,12 +39,22 @@ impl QueryRoot {
     async fn server(&self, ctx: &Context<'_>) -> ServerInfo {
         let engine = ctx.data_unchecked::<Engine>();
         let t = engine.traversal_limits();
+        let q = ctx.data_opt::<QueryLimits>().copied().unwrap_or_default();
         let limits = Limits {
             max_page_size: MAX_PAGE,
             max_depth: t.max_depth,
             max_limit: t.max_limit,
             max_paths: t.max_paths,
             time_budget_ms: t.budget.as_millis() as u64,
+            max_query_depth: q.max_depth,
+            max_complexity: q.max_complexity,
+            max_aliases: q.max_aliases,
+            max_root_fields: q.max_root_fields,
+            max_tokens: q.max_tokens,
+            max_document_bytes: q.max_document_bytes,
+            max_directives: q.max_directives,
+            request_timeout_ms: q.timeout.map(|t| t.as_millis() as u64),
+            introspection: q.introspection,
         };
         ServerInfo { version: env!("CARGO_PKG_VERSION"), limits, cache: CacheInfo(engine.cache_stats()) }
     }
@@ -125,4 +136,22 @@ pub struct Limits {
     max_paths: usize,
     /// Time budget of one traversal in milliseconds; past it answers are truncated.
     time_budget_ms: u64,
+    /// Deepest field nesting of a request (deeper: LIMIT_EXCEEDED).
+    max_query_depth: usize,
+    /// Most fields a request selects once fragments are expanded.
+    max_complexity: usize,
+    /// Most aliased fields in one document.
+    max_aliases: usize,
+    /// Most fields in an operation's root selection set.
+    max_root_fields: usize,
+    /// Most lexical tokens in one document.
+    max_tokens: usize,
+    /// Largest query document in bytes.
+    max_document_bytes: usize,
+    /// Most directives on one field.
+    max_directives: usize,
+    /// Time limit of a query in milliseconds; null when there is none.
+    request_timeout_ms: Option<u64>,
+    /// Whether introspection (`__schema`, `__type`) is answered.
+    introspection: bool,
 }

@@ -155,3 +155,20 @@ async fn limits_apply_to_the_in_process_schema_too() {
     let resp = app.gql(&nested(200), json!({})).await;
     assert_eq!(resp["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED", "{resp:#}");
 }
+
+#[tokio::test]
+async fn server_limits_report_the_request_limits() {
+    let app = Live::start_with(|a| {
+        a.limits.max_aliases = 7;
+        a.limits.request_timeout_ms = 0;
+    })
+    .await;
+    let q = "{ server { limits { maxQueryDepth maxComplexity maxAliases maxRootFields maxTokens maxDocumentBytes maxDirectives requestTimeoutMs introspection } } }";
+    let data = app.ok(q, json!({})).await;
+    let want = json!({
+        "maxQueryDepth": 32, "maxComplexity": 10000, "maxAliases": 7, "maxRootFields": 64, "maxTokens": 50000,
+        "maxDocumentBytes": 524288, "maxDirectives": 10, "requestTimeoutMs": null, "introspection": true
+    });
+    assert_eq!(data["server"]["limits"], want);
+    app.stop().await;
+}

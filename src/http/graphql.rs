@@ -79,13 +79,14 @@ async fn execute(app: &AppState, headers: &HeaderMap, media: MediaType, batch: B
 /// Checks that need the operation's type before execution: a mutation is
 /// refused over GET (405), a subscription over HTTP (400). The text is
 /// prescanned first so the parser never sees a hostile nesting depth; a
-/// document that does not parse is left to execution to report.
-fn preflight(app: &AppState, media: MediaType, req: &mut Request, is_get: bool) -> Result<(), Response> {
+/// document that does not parse is left to execution to report. Returns
+/// the refusal, if any.
+fn preflight(app: &AppState, media: MediaType, req: &mut Request, is_get: bool) -> Option<Response> {
     if req.query.is_empty() || guard::prescan(&req.query, &app.limits).is_err() {
-        return Ok(());
+        return None;
     }
     let name = req.operation_name.clone();
-    let Ok(doc) = req.parsed_query() else { return Ok(()) };
+    let doc = req.parsed_query().ok()?;
     match guard::operation_type(doc, name.as_deref()) {
         Some(OperationType::Mutation) if is_get => {
             let mut res = reject(
@@ -96,16 +97,16 @@ fn preflight(app: &AppState, media: MediaType, req: &mut Request, is_get: bool) 
                 "mutations are not allowed over GET; use POST",
             );
             res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-            Err(res)
+            Some(res)
         }
-        Some(OperationType::Subscription) => Err(reject(
+        Some(OperationType::Subscription) => Some(reject(
             app,
             StatusCode::BAD_REQUEST,
             media,
             "BAD_USER_INPUT",
             "subscriptions are served over WebSocket (graphql-transport-ws) at /graphql/ws",
         )),
-        _ => Ok(()),
+        _ => None,
     }
 }
 
@@ -158,7 +159,7 @@ pub async fn get(State(app): State<AppState>, headers: HeaderMap, RawQuery(query
         let msg = "a GraphQL GET request needs a `query` parameter";
         return reject(&app, StatusCode::BAD_REQUEST, media, "BAD_USER_INPUT", msg);
     }
-    if let Err(res) = preflight(&app, media, &mut req, true) {
+    if let Some(res) = preflight(&app, media, &mut req, true) {
         return res;
     }
     execute(&app, &headers, media, BatchRequest::Single(req)).await
@@ -191,7 +192,7 @@ pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Body) -
     };
     let batch = match batch {
         BatchRequest::Single(mut req) => {
-            if let Err(res) = preflight(&app, media, &mut req, false) {
+            if let Some(res) = preflight(&app, media, &mut req, false) {
                 return res;
             }
             BatchRequest::Single(req)

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use crate::live::Live;
 
 const REQUESTS: usize = 5_000;
-const SEED: u64 = 0x0_6_7a_f0;
+const SEED: u64 = 0x6067_af00;
 
 /// Valid operations to mutate and to send with wrong variables.
 const CORPUS: &[&str] = &[

@@ -62,10 +62,12 @@ impl Default for QueryLimits {
 impl QueryLimits {
     /// Bracket nesting allowed in the text: a selection set per field
     /// level, plus room for nested argument values.
-    fn max_nesting(&self) -> usize {
+    pub(super) fn max_nesting(&self) -> usize {
         self.max_depth * 2 + 8
     }
 }
+
+pub use super::prescan::prescan;
 
 /// A GraphQL error with `extensions.code = LIMIT_EXCEEDED`.
 pub fn limit_error(message: impl Into<String>) -> ServerError {
@@ -88,118 +90,6 @@ fn is_builtin_limit_error(err: &ServerError) -> bool {
         "The number of directives on the field",
     ];
     PREFIXES.iter().any(|p| err.message.starts_with(p))
-}
-
-/// Checks on the raw text, cheap and linear, so that the recursive-descent
-/// parser never sees a document nested deep enough to overflow its stack.
-pub fn prescan(query: &str, limits: &QueryLimits) -> Result<(), ServerError> {
-    if query.len() > limits.max_document_bytes {
-        return Err(limit_error(format!(
-            "the query document is {} bytes; the limit is {}",
-            query.len(),
-            limits.max_document_bytes
-        )));
-    }
-    let (mut tokens, mut depth) = (0usize, 0usize);
-    let b = query.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        match c {
-            b' ' | b'\t' | b'\n' | b'\r' | b',' => {
-                i += 1;
-                continue;
-            }
-            b'#' => {
-                while i < b.len() && b[i] != b'\n' && b[i] != b'\r' {
-                    i += 1;
-                }
-                continue;
-            }
-            b'"' => i = skip_string(b, i),
-            b'{' | b'(' | b'[' => {
-                depth += 1;
-                if depth > limits.max_nesting() {
-                    return Err(limit_error(format!(
-                        "the query is nested deeper than {} levels of brackets (max query depth {})",
-                        limits.max_nesting(),
-                        limits.max_depth
-                    )));
-                }
-                i += 1;
-            }
-            b'}' | b')' | b']' => {
-                depth = depth.saturating_sub(1);
-                i += 1;
-            }
-            b'.' if b[i..].starts_with(b"...") => i += 3,
-            b'!' | b'$' | b'&' | b':' | b'=' | b'@' | b'|' | b'.' => i += 1,
-            _ => {
-                // A name, a number or anything else: up to the next separator.
-                while i < b.len() && !is_separator(b[i]) {
-                    i += 1;
-                }
-            }
-        }
-        tokens += 1;
-        if tokens > limits.max_tokens {
-            return Err(limit_error(format!("the query has more than {} tokens", limits.max_tokens)));
-        }
-    }
-    Ok(())
-}
-
-fn is_separator(c: u8) -> bool {
-    matches!(
-        c,
-        b' ' | b'\t'
-            | b'\n'
-            | b'\r'
-            | b','
-            | b'#'
-            | b'"'
-            | b'{'
-            | b'}'
-            | b'('
-            | b')'
-            | b'['
-            | b']'
-            | b'!'
-            | b'$'
-            | b'&'
-            | b':'
-            | b'='
-            | b'@'
-            | b'|'
-            | b'.'
-    )
-}
-
-/// The index just past the string starting at `i` (a `"…"` or `"""…"""`).
-fn skip_string(b: &[u8], i: usize) -> usize {
-    if b[i..].starts_with(b"\"\"\"") {
-        let mut j = i + 3;
-        while j < b.len() {
-            if b[j..].starts_with(b"\\\"\"\"") {
-                j += 4;
-            } else if b[j..].starts_with(b"\"\"\"") {
-                return j + 3;
-            } else {
-                j += 1;
-            }
-        }
-        return j;
-    }
-    let mut j = i + 1;
-    while j < b.len() {
-        match b[j] {
-            b'\\' => j += 2,
-            b'"' => return j + 1,
-            b'\n' | b'\r' => return j,
-            _ => j += 1,
-        }
-    }
-    j.min(b.len())
 }
 
 /// Checks on the parsed document: aliases, root fields per operation, and
@@ -412,5 +302,57 @@ impl Extension for GuardExtension {
         };
         resp.http_headers.insert(EXECUTED_MARKER, http::HeaderValue::from_static("1"));
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{EmptySubscription, Object, Schema};
+
+    use super::*;
+
+    struct Query;
+
+    #[Object]
+    impl Query {
+        async fn never(&self) -> bool {
+            futures::future::pending().await
+        }
+        async fn quick(&self) -> bool {
+            true
+        }
+    }
+
+    struct Mutation;
+
+    #[Object]
+    impl Mutation {
+        /// Outlives the timeout; mutations are never cut.
+        async fn slow(&self) -> bool {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            true
+        }
+    }
+
+    fn schema() -> Schema<Query, Mutation, EmptySubscription> {
+        let l = QueryLimits { timeout: Some(Duration::from_millis(10)), ..DEFAULT_LIMITS };
+        Schema::build(Query, Mutation, EmptySubscription).extension(Guard(l)).finish()
+    }
+
+    #[tokio::test]
+    async fn a_query_past_the_timeout_is_limit_exceeded_and_a_mutation_completes() {
+        let mut resp = schema().execute("{ never }").await;
+        assert!(take_executed(&mut resp));
+        let err = &resp.errors[0];
+        assert_eq!(err.message, "the query did not finish within the request timeout of 10 ms");
+        let code = err.extensions.as_ref().and_then(|e| e.get("code")).cloned();
+        assert_eq!(code, Some(async_graphql::Value::from("LIMIT_EXCEEDED")));
+        let resp = schema().execute("mutation { slow }").await;
+        assert!(resp.errors.is_empty(), "{:?}", resp.errors);
+        assert_eq!(resp.data.to_string(), "{slow: true}");
+        let mut resp = schema().execute("{ quick }").await;
+        assert!(take_executed(&mut resp) && resp.errors.is_empty());
+        let mut resp = schema().execute("{ nope }").await;
+        assert!(!take_executed(&mut resp), "a validation error is not executed");
     }
 }

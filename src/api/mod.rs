@@ -1,6 +1,8 @@
 //! The GraphQL API (async-graphql): query, mutation and subscription
-//! roots, output and input types, and the error mapping. Built without
-//! HTTP (`build_schema`), so tests execute it in-process.
+//! roots, output and input types, the error mapping, request limits
+//! (`prescan` on the text, `guard` on the document) and per-operation
+//! metrics (`observe`). Built without HTTP (`build_schema`), so tests
+//! execute it in-process.
 //! Depends on `engine` (and through it on `model`).
 
 mod apq;
@@ -15,6 +17,7 @@ mod inputs;
 mod limits;
 mod mutation;
 mod observe;
+mod prescan;
 mod query;
 mod render;
 mod subscription;

@@ -163,6 +163,11 @@ impl Metrics {
         self.0.graphql_duration.with_label_values(&[operation]).observe(elapsed.as_secs_f64());
     }
 
+    /// One subscription operation started (counted, not timed).
+    pub fn subscription_started(&self) {
+        self.0.graphql_requests.with_label_values(&["subscription"]).inc();
+    }
+
     /// One error sent to a client, by its `extensions.code`.
     pub fn graphql_error(&self, code: &str) {
         self.0.graphql_errors.with_label_values(&[code]).inc();

@@ -95,6 +95,10 @@ impl Extension for ObserveExtension {
         // Parsed (and limit-checked) by the guard already.
         let op = request.parsed_query().ok().and_then(|doc| operation_type(doc, name.as_deref()));
         *self.operation.lock().unwrap_or_else(|e| e.into_inner()) = op;
+        if op == Some(OperationType::Subscription) {
+            // Streams have no `request` hook, and no latency to measure.
+            self.metrics.subscription_started();
+        }
         let span = tracing::Span::current();
         span.record("operation", label(op));
         if let Some(name) = &name {

@@ -83,6 +83,9 @@ async fn a_subscriber_sees_each_of_100_commits_exactly_once_in_order() {
     )
     .await;
     wait_for_subscriptions(&app, 2.0).await;
+    let m = app.metrics().await;
+    assert_eq!(sample(&m, r#"ontograph_graphql_requests_total{operation="subscription"}"#), Some(2.0));
+    assert_eq!(sample(&m, "ontograph_websocket_connections"), Some(1.0));
 
     for i in 0..100 {
         app.ok(CREATE_OT, json!({ "input": { "apiName": format!("T{i}") } })).await;

@@ -191,6 +191,11 @@ pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Body) -
         },
     };
     let batch = match batch {
+        // A batch costs what one operation with as many root fields does.
+        BatchRequest::Batch(items) if items.len() > app.limits.max_root_fields => {
+            let msg = format!("a batch of {} operations; the limit is {}", items.len(), app.limits.max_root_fields);
+            return reject(&app, StatusCode::BAD_REQUEST, media, "LIMIT_EXCEEDED", &msg);
+        }
         BatchRequest::Single(mut req) => {
             if let Some(res) = preflight(&app, media, &mut req, false) {
                 return res;

@@ -96,6 +96,21 @@ async fn field_depth_complexity_root_fields_tokens_size_and_directives() {
 }
 
 #[tokio::test]
+async fn a_batch_larger_than_the_root_field_limit_is_refused() {
+    let app = Live::start().await;
+    let batch = |n: usize| Value::Array(vec![json!({ "query": "{ __typename }" }); n]).to_string();
+    let (status, body) = app.post_raw(batch(64)).await;
+    assert_eq!(status, StatusCode::OK, "{body:#}");
+    assert_eq!(body.as_array().unwrap().len(), 64);
+    let (status, body) = app.post_raw(batch(100_000)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body:#}");
+    let err = error_with_code(&body, "LIMIT_EXCEEDED");
+    assert_eq!(err["message"], "a batch of 100000 operations; the limit is 64");
+    app.assert_alive().await;
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn limit_errors_are_400_with_graphql_response_json() {
     let app = Live::start().await;
     let res = app

@@ -187,3 +187,25 @@ async fn server_limits_report_the_request_limits() {
     assert_eq!(data["server"]["limits"], want);
     app.stop().await;
 }
+
+/// The three hostile requests at once, with `{ __typename }` asked
+/// alongside them: every one of those is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typename_keeps_answering_while_hostile_requests_are_refused() {
+    let app = Live::start().await;
+    let aliases: Vec<String> = (0..10_000).map(|i| format!("a{i}: __typename")).collect();
+    let hostile = [
+        json!({ "query": nested(200) }).to_string(),
+        json!({ "query": format!("{{ {} }}", aliases.join(" ")) }).to_string(),
+        json!({ "query": "{ __typename }", "variables": { "pad": "x".repeat(50 * 1024 * 1024) } }).to_string(),
+    ];
+    let refused = futures::future::join_all(hostile.into_iter().map(|b| app.post_raw(b)));
+    let light = futures::future::join_all((0..20).map(|_| app.assert_alive()));
+    let (refused, _) = tokio::join!(refused, light);
+    let statuses: Vec<StatusCode> = refused.iter().map(|(s, _)| *s).collect();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::OK, StatusCode::PAYLOAD_TOO_LARGE]);
+    for (_, body) in &refused {
+        error_with_code(body, "LIMIT_EXCEEDED");
+    }
+    app.stop().await;
+}

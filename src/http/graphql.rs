@@ -17,6 +17,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
+use super::body::BodyError;
 use super::negotiate::{self, BodyKind, MediaType};
 use super::AppState;
 use crate::api::guard::{self, take_executed};
@@ -44,20 +45,34 @@ fn author(headers: &HeaderMap) -> Option<Author> {
     (!v.is_empty()).then(|| Author(v.chars().take(MAX_AUTHOR).collect()))
 }
 
-/// One response body and whether its operation ran. A request rejected
-/// before execution has no `data` entry.
-fn render(mut resp: async_graphql::Response) -> (bool, Value) {
-    let executed = take_executed(&mut resp);
-    let mut v = serde_json::to_value(&resp).unwrap_or_else(|e| {
-        tracing::error!(error = %e, "serializing a response");
-        json!({ "errors": [{ "message": "internal server error", "extensions": { "code": "INTERNAL_SERVER_ERROR" } }] })
-    });
-    if !executed {
-        if let Some(o) = v.as_object_mut() {
-            o.remove("data");
-        }
+/// One response as sent: whole when its operation ran; without the `data`
+/// entry when the request was rejected before execution. Serialized
+/// straight to bytes (no intermediate JSON tree: answers can be large).
+struct Out {
+    resp: async_graphql::Response,
+    executed: bool,
+}
+
+impl Out {
+    fn new(mut resp: async_graphql::Response) -> Out {
+        let executed = take_executed(&mut resp);
+        Out { resp, executed }
     }
-    (executed, v)
+}
+
+impl serde::Serialize for Out {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        if self.executed {
+            return self.resp.serialize(s);
+        }
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("errors", &self.resp.errors)?;
+        if !self.resp.extensions.is_empty() {
+            m.serialize_entry("extensions", &self.resp.extensions)?;
+        }
+        m.end()
+    }
 }
 
 async fn execute(app: &AppState, headers: &HeaderMap, media: MediaType, batch: BatchRequest) -> Response {
@@ -67,13 +82,21 @@ async fn execute(app: &AppState, headers: &HeaderMap, media: MediaType, batch: B
     };
     let (status, body) = match app.schema.execute_batch(batch).await {
         BatchResponse::Single(resp) => {
-            let (executed, body) = render(resp);
-            let status = if executed || media == MediaType::Json { StatusCode::OK } else { StatusCode::BAD_REQUEST };
-            (status, body)
+            let out = Out::new(resp);
+            let ok = out.executed || media == MediaType::Json;
+            (if ok { StatusCode::OK } else { StatusCode::BAD_REQUEST }, serde_json::to_vec(&out))
         }
-        BatchResponse::Batch(resps) => (StatusCode::OK, Value::Array(resps.into_iter().map(|r| render(r).1).collect())),
+        BatchResponse::Batch(resps) => {
+            (StatusCode::OK, serde_json::to_vec(&resps.into_iter().map(Out::new).collect::<Vec<_>>()))
+        }
     };
-    json_response(status, media, serde_json::to_vec(&body).unwrap_or_default())
+    match body {
+        Ok(body) => json_response(status, media, body),
+        Err(e) => {
+            tracing::error!(error = %e, "serializing a response");
+            reject(app, StatusCode::INTERNAL_SERVER_ERROR, media, "INTERNAL_SERVER_ERROR", "internal server error")
+        }
+    }
 }
 
 /// Checks that need the operation's type before execution: a mutation is
@@ -175,7 +198,12 @@ pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Body) -
     };
     let body = match read_body(&app, body).await {
         Ok(b) => b,
-        Err((status, code, msg)) => return reject(&app, status, media, code, &msg),
+        Err((status, code, msg)) => {
+            let mut res = reject(&app, status, media, code, &msg);
+            // The rest of the body may still be on its way: do not reuse.
+            res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return res;
+        }
     };
     if body.is_empty() {
         return reject(&app, StatusCode::BAD_REQUEST, media, "BAD_USER_INPUT", "the request body is empty");
@@ -212,38 +240,22 @@ fn not_acceptable(app: &AppState) -> Response {
     reject(app, StatusCode::NOT_ACCEPTABLE, MediaType::Json, "BAD_USER_INPUT", msg)
 }
 
-/// The body, within the size limit and the request timeout.
+/// The body, within the size limit and the request timeout, or the
+/// status, code and message refusing it.
 async fn read_body(app: &AppState, body: Body) -> Result<Bytes, (StatusCode, &'static str, String)> {
-    let read = axum::body::to_bytes(body, app.max_body_bytes);
-    let res = match app.request_timeout {
-        Some(t) => tokio::time::timeout(t, read).await.map_err(|_| {
-            (StatusCode::REQUEST_TIMEOUT, "LIMIT_EXCEEDED", "the request body did not arrive in time".to_owned())
-        })?,
-        None => read.await,
-    };
-    res.map_err(|e| {
-        if is_length_limit(e.into_inner()) {
+    match super::body::read(body, app.max_body_bytes, app.request_timeout).await {
+        Ok(b) => Ok(b),
+        Err(BodyError::TooLarge) => {
             let msg = format!("request body too large: the limit is {} bytes", app.max_body_bytes);
-            (StatusCode::PAYLOAD_TOO_LARGE, "LIMIT_EXCEEDED", msg)
-        } else {
-            (StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "the request body could not be read".to_owned())
+            Err((StatusCode::PAYLOAD_TOO_LARGE, "LIMIT_EXCEEDED", msg))
         }
-    })
-}
-
-/// Whether a body error is `http_body_util::Limited`'s, possibly wrapped
-/// in axum's error type (as axum's own extractors unwrap it).
-fn is_length_limit(mut err: axum::BoxError) -> bool {
-    for _ in 0..3 {
-        if err.is::<http_body_util::LengthLimitError>() {
-            return true;
+        Err(BodyError::Timeout) => {
+            Err((StatusCode::REQUEST_TIMEOUT, "LIMIT_EXCEEDED", "the request body did not arrive in time".to_owned()))
         }
-        match err.downcast::<axum::Error>() {
-            Ok(inner) => err = inner.into_inner(),
-            Err(_) => return false,
+        Err(BodyError::Unreadable) => {
+            Err((StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "the request body could not be read".to_owned()))
         }
     }
-    false
 }
 
 /// A JSON body must be a request object with a string `query` (or a

@@ -4,6 +4,7 @@
 //! mounts the schema that `api` builds. Depends on `api`, `engine` and
 //! `metrics`.
 
+mod body;
 mod graphiql;
 mod graphql;
 mod negotiate;

@@ -12,6 +12,7 @@ mod enums;
 mod error;
 mod inputs;
 mod limits;
+mod merge;
 mod mutation;
 mod query;
 mod render;

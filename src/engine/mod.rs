@@ -7,6 +7,8 @@
 
 mod branches;
 mod cached;
+mod history;
+mod merge;
 mod traversal;
 mod write;
 
@@ -19,6 +21,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, Mutex};
 
 pub use cached::Answered;
+pub use merge::{BranchDiff, MergeOutcome, MergeRequest};
 pub use traversal::{default_workers, AskCounts, TraversalLimits};
 pub use write::{CommitRequest, Committed, Progress};
 
@@ -42,6 +45,17 @@ pub struct BranchState {
 impl BranchState {
     fn new(version: i64, protected: bool, ontology: Arc<Ontology>) -> Self {
         BranchState { version, protected, ontology, graph: OnceLock::new() }
+    }
+
+    /// A state whose graph is known to equal `graph` (a fork of an
+    /// unchanged state, a commit that changed no node or edge): it is
+    /// shared instead of built again.
+    fn with_graph(version: i64, protected: bool, ontology: Arc<Ontology>, graph: Option<Arc<GraphIndex>>) -> Self {
+        let state = BranchState::new(version, protected, ontology);
+        if let Some(g) = graph {
+            let _ = state.graph.set(g);
+        }
+        state
     }
 
     /// The petgraph view of this state (built once, O(nodes + edges)).
@@ -99,6 +113,7 @@ struct Inner {
     commits: broadcast::Sender<Arc<CommitRecord>>,
     traversal: traversal::Pool,
     cache: ResultCache,
+    history: history::History,
 }
 
 impl Engine {
@@ -121,16 +136,13 @@ impl Engine {
                 crate::store::NewBranch { name: MAIN.into(), parent: None, forked_at: None, created_at: Utc::now() };
             records.push(store.create_branch(&main).await?);
         }
-        let mut map = BTreeMap::new();
-        for rec in &records {
-            let ontology = load_ontology(store.as_ref(), &records, &rec.name, rec.head).await?;
-            map.insert(rec.name.clone(), Arc::new(BranchHandle::new(rec, Arc::new(ontology))));
-        }
+        let map = load_branches(store.as_ref(), &records).await?;
         let (commits, _) = broadcast::channel(1024);
         let branches = ArcSwap::from_pointee(map);
         let traversal = traversal::Pool::new(limits);
         let cache = ResultCache::new(cache);
-        let inner = Inner { store, branches, admin: Mutex::new(()), commits, traversal, cache };
+        let history = history::History::default();
+        let inner = Inner { store, branches, admin: Mutex::new(()), commits, traversal, cache, history };
         Ok(Engine { inner: Arc::new(inner) })
     }
 
@@ -154,16 +166,15 @@ impl Engine {
         if at < 0 {
             return Err(Error::bad_input("at", "must be ≥ 0"));
         }
-        let Some(current) = self.branch(name) else {
+        let Some(handle) = self.inner.branches.load().get(name).cloned() else {
             return Ok(None);
         };
+        let current = handle.view();
         if at >= current.state.version {
             return Ok((at == current.state.version).then_some(current));
         }
-        let records = self.records();
-        let ontology = load_ontology(self.inner.store.as_ref(), &records, name, at).await?;
-        let state = BranchState::new(at, current.state.protected, Arc::new(ontology));
-        Ok(Some(BranchView { meta: current.meta, state: Arc::new(state), at: Some(at) }))
+        let state = self.state_at(&handle, at).await?;
+        Ok(Some(BranchView { meta: current.meta, state, at: Some(at) }))
     }
 
     /// Commits of a branch, newest first, older than `before`.
@@ -191,7 +202,7 @@ impl Engine {
 }
 
 impl BranchHandle {
-    fn new(rec: &BranchRecord, ontology: Arc<Ontology>) -> Self {
+    fn new(rec: &BranchRecord, state: BranchState) -> Self {
         static NEXT_UID: AtomicU64 = AtomicU64::new(1);
         let meta = BranchMeta {
             uid: NEXT_UID.fetch_add(1, Ordering::Relaxed),
@@ -200,7 +211,6 @@ impl BranchHandle {
             forked_at: rec.forked_at,
             created_at: rec.created_at,
         };
-        let state = BranchState::new(rec.head, rec.protected, ontology);
         BranchHandle { meta, state: ArcSwap::from_pointee(state), write: Mutex::new(()) }
     }
 
@@ -219,6 +229,44 @@ impl BranchHandle {
             created_at: self.meta.created_at,
         }
     }
+}
+
+/// Every branch's head, parents before forks: a root branch is built from
+/// its rows; a fork is its parent's state at the fork point with the
+/// fork's own rows on top, so it shares structure with its parent (cheap
+/// in memory, cheap to diff and merge).
+async fn load_branches(store: &dyn Store, records: &[BranchRecord]) -> Result<BTreeMap<String, Arc<BranchHandle>>> {
+    let mut map: BTreeMap<String, Arc<BranchHandle>> = BTreeMap::new();
+    let mut pending: Vec<&BranchRecord> = records.iter().collect();
+    while !pending.is_empty() {
+        let before = pending.len();
+        let mut waiting = Vec::new();
+        for rec in pending {
+            let ontology = match (&rec.parent, rec.forked_at) {
+                (Some(parent), Some(forked_at)) => {
+                    let Some(p) = map.get(parent) else {
+                        waiting.push(rec);
+                        continue;
+                    };
+                    let p = p.state.load_full();
+                    let base = history::ontology_at(store, records, parent, &p.ontology, p.version, forked_at).await?;
+                    let own = store.own_rows(&rec.name, rec.head).await?;
+                    tokio::task::spawn_blocking(move || history::overlay(&base, own))
+                        .await
+                        .map_err(Error::internal)??
+                }
+                _ => load_ontology(store, records, &rec.name, rec.head).await?,
+            };
+            let state = BranchState::new(rec.head, rec.protected, Arc::new(ontology));
+            map.insert(rec.name.clone(), Arc::new(BranchHandle::new(rec, state)));
+        }
+        if waiting.len() == before {
+            let names: Vec<&str> = waiting.iter().map(|r| r.name.as_str()).collect();
+            return Err(Error::internal(anyhow::anyhow!("branches with missing parents: {names:?}")));
+        }
+        pending = waiting;
+    }
+    Ok(map)
 }
 
 /// Resolve a branch's rows and build its ontology off the async workers

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area. Most run the schema
 //! in-process through `TestApp`; `http`, `crash` run the real server.
 
+mod branches;
 mod cache;
 mod cli;
 mod concurrency;

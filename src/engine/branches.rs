@@ -38,7 +38,7 @@ impl Engine {
         let new =
             NewBranch { name: name.into(), parent: Some(from.into()), forked_at: Some(at), created_at: Utc::now() };
         let rec = self.inner.store.create_branch(&new).await?;
-        let state = BranchState::with_graph(0, false, base.ontology.clone(), base.built_graph());
+        let state = BranchState::same_graph(0, false, base.ontology.clone(), &base);
         let handle = Arc::new(BranchHandle::new(&rec, state));
         let view = handle.view();
         self.publish_branches(|m| {
@@ -79,7 +79,7 @@ impl Engine {
         let _writer = handle.write.lock().await;
         self.inner.store.set_protected(name, protected).await?;
         let cur = handle.state.load_full();
-        let next = BranchState::with_graph(cur.version, protected, cur.ontology.clone(), cur.built_graph());
+        let next = BranchState::same_graph(cur.version, protected, cur.ontology.clone(), &cur);
         handle.state.store(Arc::new(next));
         Ok(handle.view())
     }

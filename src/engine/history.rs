@@ -59,8 +59,12 @@ impl Engine {
         }
         let records = self.records();
         let store = self.inner.store.as_ref();
-        let ontology = ontology_at(store, &records, &handle.meta.name, &head.ontology, head.version, at).await?;
-        let state = Arc::new(BranchState::new(at, head.protected, Arc::new(ontology)));
+        let name = &handle.meta.name;
+        let keys = store.touched(name, at, head.version).await?;
+        let ontology = undo(store, &records, name, &head.ontology, at, keys.clone()).await?;
+        // Its graph is the head's with the touched entities' edges undone.
+        let state = BranchState::changed_graph(at, head.protected, Arc::new(ontology), &head, keys);
+        let state = Arc::new(state);
         self.inner.history.put(handle.meta.uid, at, state.clone());
         Ok(state)
     }
@@ -76,6 +80,18 @@ pub(super) async fn ontology_at(
     at: i64,
 ) -> Result<Ontology> {
     let keys = store.touched(name, at, head_version).await?;
+    undo(store, records, name, head, at, keys).await
+}
+
+/// `head` with the entities `keys` put back as they were after commit `at`.
+async fn undo(
+    store: &dyn Store,
+    records: &[BranchRecord],
+    name: &str,
+    head: &Arc<Ontology>,
+    at: i64,
+    keys: Vec<EntityKey>,
+) -> Result<Ontology> {
     let rows = rows_at(store, records, name, at, keys).await?;
     let head = head.clone();
     tokio::task::spawn_blocking(move || overlay(&head, rows)).await.map_err(Error::internal)?

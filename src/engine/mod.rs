@@ -14,7 +14,7 @@ mod write;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex as StdMutex, OnceLock};
 
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
@@ -28,7 +28,7 @@ pub use write::{CommitRequest, Committed, Progress};
 use crate::cache::{CacheConfig, ResultCache};
 use crate::error::{Error, Result};
 use crate::graph::GraphIndex;
-use crate::model::{Entity, Ontology};
+use crate::model::{Entity, EntityKey, Ontology};
 use crate::store::{load_rows, BranchRecord, CommitRecord, EntityRow, Store};
 
 pub const MAIN: &str = "main";
@@ -40,27 +40,81 @@ pub struct BranchState {
     pub ontology: Arc<Ontology>,
     /// Built on first use, then shared by every reader of this state.
     graph: OnceLock<Arc<GraphIndex>>,
+    /// An earlier state's graph to patch on first use instead of building
+    /// from scratch (taken then, so the earlier state can be freed).
+    seed: StdMutex<Option<GraphSeed>>,
 }
+
+/// The graph of an earlier state and the entities changed since: enough
+/// for `GraphIndex::patched`.
+#[derive(Clone)]
+struct GraphSeed {
+    graph: Arc<GraphIndex>,
+    ontology: Arc<Ontology>,
+    changed: Arc<Vec<EntityKey>>,
+}
+
+/// Past this many accumulated changes a seed is dropped: patching would
+/// cost about as much as building.
+const MAX_SEED_CHANGES: usize = 200_000;
 
 impl BranchState {
     fn new(version: i64, protected: bool, ontology: Arc<Ontology>) -> Self {
-        BranchState { version, protected, ontology, graph: OnceLock::new() }
+        BranchState { version, protected, ontology, graph: OnceLock::new(), seed: StdMutex::new(None) }
     }
 
-    /// A state whose graph is known to equal `graph` (a fork of an
-    /// unchanged state, a commit that changed no node or edge): it is
-    /// shared instead of built again.
-    fn with_graph(version: i64, protected: bool, ontology: Arc<Ontology>, graph: Option<Arc<GraphIndex>>) -> Self {
+    /// A state with the same graph as `from` (a fork of it, a protection
+    /// change, a commit that moved no node or edge): its graph, or its
+    /// pending seed, is shared.
+    fn same_graph(version: i64, protected: bool, ontology: Arc<Ontology>, from: &BranchState) -> Self {
         let state = BranchState::new(version, protected, ontology);
-        if let Some(g) = graph {
-            let _ = state.graph.set(g);
+        match from.built_graph() {
+            Some(g) => {
+                let _ = state.graph.set(g);
+            }
+            None => *state.seed.lock().unwrap_or_else(|p| p.into_inner()) = from.seed(),
         }
         state
     }
 
-    /// The petgraph view of this state (built once, O(nodes + edges)).
+    /// A state whose graph differs from `from`'s by the edges of the
+    /// `changed` entities: patched from `from`'s graph when first needed.
+    fn changed_graph(
+        version: i64,
+        protected: bool,
+        ontology: Arc<Ontology>,
+        from: &BranchState,
+        changed: Vec<EntityKey>,
+    ) -> Self {
+        let state = BranchState::new(version, protected, ontology);
+        let seed = match from.built_graph() {
+            Some(graph) => Some(GraphSeed { graph, ontology: from.ontology.clone(), changed: Arc::new(changed) }),
+            // Nobody read `from`'s graph: patch from its seed, with both
+            // states' changes.
+            None => from.seed().map(|mut s| {
+                Arc::make_mut(&mut s.changed).extend(changed);
+                s
+            }),
+        };
+        *state.seed.lock().unwrap_or_else(|p| p.into_inner()) = seed.filter(|s| s.changed.len() <= MAX_SEED_CHANGES);
+        state
+    }
+
+    fn seed(&self) -> Option<GraphSeed> {
+        self.seed.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The petgraph view of this state: patched from an earlier state's
+    /// graph when there is one (O(nodes + edges) copying), else built
+    /// (O((nodes + edges) log edges)); once, then shared.
     pub fn graph(&self) -> Arc<GraphIndex> {
-        self.graph.get_or_init(|| Arc::new(GraphIndex::build(&self.ontology))).clone()
+        self.graph
+            .get_or_init(|| {
+                let seed = self.seed.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let patched = seed.and_then(|s| s.graph.patched(&s.ontology, &self.ontology, &s.changed));
+                Arc::new(patched.unwrap_or_else(|| GraphIndex::build(&self.ontology)))
+            })
+            .clone()
     }
 
     /// The graph if it has been built already (building a large one takes

@@ -155,9 +155,14 @@ impl Engine {
             })
             .await?;
         // Most edits (names, descriptions, statuses, link details) leave
-        // the graph as it was: the next state shares it.
-        let graph = state.built_graph().filter(|_| !changes_graph(&applied.changes));
-        let next = BranchState::with_graph(commit.version, state.protected, Arc::new(applied.ontology), graph);
+        // the graph as it was: the next state shares it. Others patch it.
+        let ontology = Arc::new(applied.ontology);
+        let next = if changes_graph(&applied.changes) {
+            let changed = applied.changes.iter().map(|c| (c.entity_kind, c.id.clone())).collect();
+            BranchState::changed_graph(commit.version, state.protected, ontology, state, changed)
+        } else {
+            BranchState::same_graph(commit.version, state.protected, ontology, state)
+        };
         handle.state.store(Arc::new(next));
         self.cache_committed(handle.meta.uid, commit.version);
         // Nobody listening is fine: the commit is durable either way.

@@ -2,6 +2,7 @@
 //! resolutions, dry runs, the moving merge base, races on the target,
 //! protection, deletion rules and time travel (also after a restart).
 
+use ontograph::graph::GraphIndex;
 use serde_json::{json, Value};
 
 use crate::helpers::{code, TestApp};
@@ -328,6 +329,9 @@ async fn time_travel_reads_equal_snapshots_taken_at_the_time() {
             _ => update(&app, branch, "B", json!({ "extends": [] })).await,
         }
         let v = app.branch_version(branch).await;
+        // The graph patched from the previous state's equals a fresh build.
+        let state = app.engine.branch(branch).unwrap().state;
+        assert_eq!(*state.graph(), GraphIndex::build(&state.ontology), "{branch} at {v}");
         snaps.push((branch, v, app.ok(q, json!({ "b": branch, "at": null })).await));
     }
     merge(&app, json!({ "s": "dev" })).await;

@@ -16,6 +16,7 @@ mod merge;
 mod mutation;
 mod query;
 mod render;
+mod responses;
 mod subscription;
 mod traversal;
 pub mod warm;
@@ -27,6 +28,7 @@ pub use apq::{PersistedQueries, DEFAULT_APQ_CAPACITY_BYTES};
 pub use error::GqlResult;
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
+pub use responses::{Executed, ResponseCache, DEFAULT_RESPONSE_CACHE_BYTES};
 pub use subscription::SubscriptionRoot;
 
 use crate::engine::Engine;
@@ -45,14 +47,16 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
 /// The executable schema over an engine, with the default persisted
 /// query capacity.
 pub fn build_schema(engine: Engine) -> OntographSchema {
-    build_schema_with(engine, DEFAULT_APQ_CAPACITY_BYTES)
+    build_schema_with(engine, DEFAULT_APQ_CAPACITY_BYTES, ResponseCache::new(0))
 }
 
 /// The executable schema over an engine, keeping at most
-/// `apq_capacity_bytes` of automatic persisted queries.
-pub fn build_schema_with(engine: Engine, apq_capacity_bytes: u64) -> OntographSchema {
+/// `apq_capacity_bytes` of automatic persisted queries; `responses` is
+/// the response cache the HTTP layer runs requests through (the schema
+/// reports its statistics).
+pub fn build_schema_with(engine: Engine, apq_capacity_bytes: u64, responses: ResponseCache) -> OntographSchema {
     let apq = ApolloPersistedQueries::new(PersistedQueries::new(apq_capacity_bytes));
-    builder().extension(apq).data(engine).finish()
+    builder().extension(apq).data(engine).data(responses).finish()
 }
 
 /// The SDL of the schema (what `schema/ontograph.graphql` holds), with

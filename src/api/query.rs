@@ -5,6 +5,7 @@ use async_graphql::{Context, Object, SimpleObject};
 use super::branch::Branch;
 use super::error::GqlResult;
 use super::limits::MAX_PAGE;
+use super::responses::{ResponseCache, ResponseCacheStats};
 use crate::cache::CacheStats;
 use crate::engine::Engine;
 
@@ -45,7 +46,8 @@ impl QueryRoot {
             max_paths: t.max_paths,
             time_budget_ms: t.budget.as_millis() as u64,
         };
-        ServerInfo { version: env!("CARGO_PKG_VERSION"), limits, cache: CacheInfo(engine.cache_stats()) }
+        let responses = ctx.data_opt::<ResponseCache>().map_or_else(|| ResponseCache::new(0).stats(), |r| r.stats());
+        ServerInfo { version: env!("CARGO_PKG_VERSION"), limits, cache: CacheInfo(engine.cache_stats()), responses }
     }
 }
 
@@ -58,6 +60,8 @@ pub struct ServerInfo {
     limits: Limits,
     /// The traversal result cache: counters since start and current size.
     cache: CacheInfo,
+    /// The whole-response cache of repeated branch-only queries (HTTP).
+    responses: ResponseCacheStats,
 }
 
 /// The traversal result cache: counters since start and current size.

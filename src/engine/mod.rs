@@ -209,6 +209,12 @@ impl Engine {
         self.inner.branches.load().get(name).map(|h| h.view())
     }
 
+    /// A branch's incarnation and head version, or `None` when absent:
+    /// enough to tell whether anything read from it may have changed.
+    pub fn head(&self, name: &str) -> Option<(u64, i64)> {
+        self.inner.branches.load().get(name).map(|h| (h.meta.uid, h.state.load().version))
+    }
+
     /// Every branch, in name order.
     pub fn branches(&self) -> Vec<BranchView> {
         self.inner.branches.load().values().map(|h| h.view()).collect()

@@ -36,7 +36,13 @@ async fn execute(app: &AppState, headers: &HeaderMap, batch: BatchRequest) -> Re
         Some(a) => batch.data(a),
         None => batch,
     };
-    Json(app.schema.execute_batch(batch).await).into_response()
+    match batch {
+        BatchRequest::Single(req) => {
+            let run = app.responses.run(&app.engine, req, |r| app.schema.execute(r)).await;
+            ([(header::CONTENT_TYPE, "application/json")], run.body).into_response()
+        }
+        batch => Json(app.schema.execute_batch(batch).await).into_response(),
+    }
 }
 
 pub async fn get(State(app): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {

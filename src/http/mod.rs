@@ -17,18 +17,19 @@ use tower_http::trace::TraceLayer;
 
 pub use server::{serve, Server};
 
-use crate::api::OntographSchema;
+use crate::api::{OntographSchema, ResponseCache};
 use crate::engine::Engine;
 
 #[derive(Clone)]
 struct AppState {
     schema: OntographSchema,
     engine: Engine,
+    responses: ResponseCache,
 }
 
 /// The whole HTTP surface over one engine and its schema.
-pub fn router(schema: OntographSchema, engine: Engine, max_body_bytes: usize) -> Router {
-    let state = AppState { schema: schema.clone(), engine };
+pub fn router(schema: OntographSchema, engine: Engine, responses: ResponseCache, max_body_bytes: usize) -> Router {
+    let state = AppState { schema: schema.clone(), engine, responses };
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route_service("/graphql/ws", GraphQLSubscription::new(schema))

@@ -8,8 +8,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::api::build_schema_with;
 use crate::api::warm::{self, WarmPlan};
+use crate::api::{build_schema_with, ResponseCache};
 use crate::config::ServeArgs;
 use crate::engine::{Engine, MAIN};
 use crate::store;
@@ -42,12 +42,13 @@ impl Server {
         }
         let listener = TcpListener::bind(args.addr).await.with_context(|| format!("binding {}", args.addr))?;
         let addr = listener.local_addr()?;
-        let schema = build_schema_with(engine.clone(), args.apq_capacity_bytes);
+        let responses = ResponseCache::new(args.response_cache_bytes);
+        let schema = build_schema_with(engine.clone(), args.apq_capacity_bytes, responses.clone());
         let warmer = warm.map(|plan| {
             tracing::info!(operations = plan.queries.len(), "warming the cache in the background");
             warm::spawn(schema.clone(), &engine, plan)
         });
-        let app = super::router(schema, engine.clone(), args.max_body_bytes);
+        let app = super::router(schema, engine.clone(), responses, args.max_body_bytes);
         let (shutdown, stop) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             axum::serve(listener, app)

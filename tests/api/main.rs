@@ -10,6 +10,7 @@ mod entities;
 mod helpers;
 mod http;
 mod real_ontology;
+mod responses;
 mod schema;
 mod store;
 mod traversal;

@@ -110,8 +110,23 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group(format!("{n} object types"));
     g.sample_size(10);
-    g.bench_function("fork (createBranch at the head)", |b| {
-        b.to_async(&rt).iter(|| async { engine.create_branch(&fork_name(), "main", None).await.unwrap() })
+    g.warm_up_time(Duration::from_secs(1));
+    g.bench_function("fork (createBranch at the head, durable)", |b| {
+        b.to_async(&rt).iter_custom(|iters| {
+            let engine = engine.clone();
+            async move {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let name = fork_name();
+                    let t = Instant::now();
+                    engine.create_branch(&name, "main", None).await.unwrap();
+                    total += t.elapsed();
+                    // Keep the branch map small, as it is in real use.
+                    engine.delete_branch(&name, 0).await.unwrap();
+                }
+                total
+            }
+        })
     });
     g.bench_function("first write on a fresh fork (one update, durable)", |b| {
         b.to_async(&rt).iter_custom(|iters| {
@@ -124,6 +139,7 @@ fn bench(c: &mut Criterion) {
                     let t = Instant::now();
                     edit(&engine, &name, 7, 1, "first").await;
                     total += t.elapsed();
+                    engine.delete_branch(&name, 1).await.unwrap();
                 }
                 total
             }
@@ -146,6 +162,26 @@ fn bench(c: &mut Criterion) {
             b.iter(|| graph::traverse(&view, &[start], 3, 1000, &mut Budget::new(Duration::from_secs(60))))
         });
     }
+
+    g.bench_function("graph of the state after a commit that re-parents one type (patched)", |b| {
+        b.to_async(&rt).iter_custom(|iters| {
+            let engine = engine.clone();
+            async move {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    // A type not re-parented yet (beyond the first 5,000).
+                    let k = FORKS.fetch_add(1, Ordering::Relaxed);
+                    let i = 5_000 + (k * 10) % (n - 5_000);
+                    edit(&engine, "changed", i, 1, &format!("p{k}")).await;
+                    let state = engine.branch("changed").unwrap().state;
+                    let t = Instant::now();
+                    std::hint::black_box(state.graph());
+                    total += t.elapsed();
+                }
+                total
+            }
+        })
+    });
 
     // Diff and merge of 10,000 changes (1,000 of them re-parent types).
     rt.block_on(async {
@@ -177,6 +213,7 @@ fn bench(c: &mut Criterion) {
                     let out = engine.merge(merge_request(&name, false)).await.unwrap();
                     total += t.elapsed();
                     assert_eq!(out.changes.len(), 10_000);
+                    engine.delete_branch(&name, 1).await.unwrap();
                 }
                 total
             }

@@ -12,9 +12,10 @@ use crate::error::{Error, Result};
 use crate::model::{Entity, EntityKey, Ontology};
 use crate::store::{BranchRecord, EntityRow, Store};
 
-/// Past states kept in memory (each shares most of its structure with the
-/// branch head, so they are small).
-const KEPT: usize = 32;
+/// Past states kept in memory. Their entities share structure with the
+/// head, but a past state that was traversed holds a graph of its own
+/// (~70 MB at a million types), hence few.
+const KEPT: usize = 8;
 
 /// Recently used past states, by (branch uid, version).
 #[derive(Default)]

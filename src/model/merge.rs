@@ -10,7 +10,7 @@
 //! SOURCE or TARGET value. A merge with an unresolved conflict yields no
 //! state at all.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use im::ordmap::DiffItem;
 use serde_json::{Map, Value};
@@ -344,25 +344,38 @@ fn broken_references(tx: &Tx) -> BTreeMap<String, Vec<String>> {
 /// Resolutions by (id, field), and which of them a conflict used.
 struct Picks<'a> {
     all: &'a [Resolution],
+    index: HashMap<(&'a str, Option<&'a str>), usize>,
     used: Vec<bool>,
 }
 
 impl<'a> Picks<'a> {
     fn new(all: &'a [Resolution]) -> Self {
-        Picks { all, used: vec![false; all.len()] }
+        // The first resolution of a conflict wins, as a scan would find it.
+        let mut index = HashMap::with_capacity(all.len());
+        for (i, r) in all.iter().enumerate().rev() {
+            index.insert((r.id.as_str(), r.field.as_deref()), i);
+        }
+        Picks { all, index, used: vec![false; all.len()] }
     }
 
     fn get(&mut self, id: &str, field: Option<&str>) -> Option<Side> {
-        let i = self.all.iter().position(|r| r.id == id && r.field.as_deref() == field)?;
+        let i = *self.index.get(&(id, field))?;
         self.used[i] = true;
         Some(self.all[i].choose)
     }
 
+    /// Every resolution named a conflict, once.
     fn check_all_used(&self) -> Result<()> {
-        match self.used.iter().position(|u| !u) {
+        for (i, r) in self.all.iter().enumerate() {
+            let first = self.index[&(r.id.as_str(), r.field.as_deref())];
+            if first != i {
+                let msg = format!("resolves the same conflict as resolutions[{first}]");
+                return Err(Error::bad_input(format!("resolutions[{i}]"), msg));
+            }
+        }
+        match self.all.iter().enumerate().find(|(i, _)| !self.used[*i]) {
             None => Ok(()),
-            Some(i) => {
-                let r = &self.all[i];
+            Some((i, r)) => {
                 let what = match &r.field {
                     Some(f) => format!("{}.{f}", r.id),
                     None => r.id.clone(),

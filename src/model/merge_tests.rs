@@ -5,6 +5,7 @@ use proptest::prelude::*;
 use serde_json::json;
 
 use super::*;
+use crate::error::Error;
 
 fn ot(name: &str, extends: &[&str], description: Option<&str>) -> Change {
     Change::CreateObjectType(ObjectType {
@@ -96,6 +97,10 @@ fn modify_modify_is_per_field_and_resolutions_pick_a_side() {
         .err()
         .unwrap();
     assert_eq!(err.code(), "BAD_USER_INPUT");
+    // Two answers to one conflict are refused too.
+    let twice = [pick("E", Some("description"), Side::Source), pick("E", Some("description"), Side::Target)];
+    let err = merge(&b, &s, &t, &twice).err().unwrap();
+    assert!(matches!(&err, Error::BadUserInput { field: Some(f), .. } if f == "resolutions[1]"), "{err:?}");
 }
 
 #[test]

@@ -104,6 +104,11 @@ pub struct ServeArgs {
     /// sizes of the parsed documents).
     #[arg(long, env = "ONTOGRAPH_APQ_CAPACITY_BYTES", default_value_t = crate::api::DEFAULT_APQ_CAPACITY_BYTES)]
     pub apq_capacity_bytes: u64,
+    /// Capacity in bytes of the whole-response cache: repeated queries that
+    /// only read branches are answered with the stored response while those
+    /// branches stay at the same version. 0 turns it off.
+    #[arg(long, env = "ONTOGRAPH_RESPONSE_CACHE_BYTES", default_value_t = crate::api::DEFAULT_RESPONSE_CACHE_BYTES)]
+    pub response_cache_bytes: u64,
     /// A GraphQL file of read-only queries to keep hot: each operation runs
     /// in the background at start and again after every commit on a branch it reads.
     #[arg(long, env = "ONTOGRAPH_WARM")]
@@ -130,6 +135,7 @@ impl ServeArgs {
             cache_ttl_secs: None,
             cache_tti_secs: None,
             apq_capacity_bytes: crate::api::DEFAULT_APQ_CAPACITY_BYTES,
+            response_cache_bytes: crate::api::DEFAULT_RESPONSE_CACHE_BYTES,
             warm: None,
         }
     }

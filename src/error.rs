@@ -19,6 +19,9 @@ pub enum Error {
     InUse { id: String, dependents: Vec<String> },
     #[error("branch {0} is protected: it changes only through merges")]
     BranchProtected(String),
+    /// A merge found conflicts no resolution settles; nothing was written.
+    #[error("merge has {} unresolved conflict(s)", .0.iter().filter(|c| c.resolution.is_none()).count())]
+    MergeConflict(Vec<crate::model::Conflict>),
     #[error("{0}")]
     LimitExceeded(String),
     #[error("{0}")]
@@ -38,6 +41,7 @@ impl Error {
             Error::VersionConflict { .. } => "VERSION_CONFLICT",
             Error::InUse { .. } => "IN_USE",
             Error::BranchProtected(_) => "BRANCH_PROTECTED",
+            Error::MergeConflict(_) => "MERGE_CONFLICT",
             Error::LimitExceeded(_) => "LIMIT_EXCEEDED",
             Error::Forbidden(_) => "FORBIDDEN",
             Error::Internal(_) => "INTERNAL_SERVER_ERROR",
@@ -67,6 +71,7 @@ impl Error {
             }
             Error::InUse { id, dependents } => Error::InUse { id: id.clone(), dependents: dependents.clone() },
             Error::BranchProtected(s) => Error::BranchProtected(s.clone()),
+            Error::MergeConflict(c) => Error::MergeConflict(c.clone()),
             Error::LimitExceeded(s) => Error::LimitExceeded(s.clone()),
             Error::Forbidden(s) => Error::Forbidden(s.clone()),
             Error::Internal(e) => Error::Internal(anyhow::anyhow!("{e:#}")),

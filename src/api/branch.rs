@@ -10,6 +10,7 @@ use super::entities::{InterfaceType, LinkType, ObjectType, OntologyNode};
 use super::enums::{NodeKind, Status};
 use super::error::GqlResult;
 use super::limits::page_size;
+use super::merge::BranchDiff;
 use super::traversal::{self as tr, Direction, Path, Traversal};
 use crate::cache::Question;
 use crate::engine::{BranchView, Engine};
@@ -356,6 +357,18 @@ impl Branch {
         );
         conn.edges.extend(rows.into_iter().map(|c| Edge::new(c.version.to_string(), Commit(c))));
         Ok(conn)
+    }
+
+    /// What this branch changed since its merge base with `against`: the
+    /// fork point, or the newest merge between the two. Entity- and
+    /// field-level; costs O(changes), whatever the size of the ontology.
+    async fn diff(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = "main")] against: String,
+    ) -> async_graphql::Result<BranchDiff> {
+        let engine = ctx.data_unchecked::<Engine>();
+        Ok(engine.diff(&self.0.meta.name, &self.0.state, &against).await.gql()?.into())
     }
 }
 

@@ -19,6 +19,11 @@ pub struct Rendered {
 pub async fn answer(ctx: &async_graphql::Context<'_>, view: &BranchView, question: Question) -> Result<Rendered> {
     let engine = ctx.data_unchecked::<Engine>();
     let answered = engine.answer(view, question).await?;
+    if !answered.cached {
+        if let Some(computed) = ctx.data_opt::<super::responses::Computed>() {
+            computed.mark();
+        }
+    }
     let state = &view.state;
     let ctx = Context { graph: state.graph(), ontology: state.ontology.clone() };
     Ok(Rendered { answer: answered.answer, ctx, cached: answered.cached })

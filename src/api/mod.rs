@@ -15,11 +15,13 @@ mod error;
 pub mod guard;
 mod inputs;
 mod limits;
+mod merge;
 mod mutation;
 mod observe;
 mod prescan;
 mod query;
 mod render;
+mod responses;
 mod subscription;
 mod traversal;
 pub mod warm;
@@ -32,6 +34,7 @@ pub use error::GqlResult;
 pub use guard::{QueryLimits, DEFAULT_LIMITS};
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
+pub use responses::{Executed, ResponseCache, DEFAULT_RESPONSE_CACHE_BYTES};
 pub use subscription::SubscriptionRoot;
 
 use crate::engine::Engine;
@@ -53,6 +56,9 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
 pub struct SchemaOptions {
     /// Capacity of the automatic persisted query store in bytes.
     pub apq_capacity_bytes: u64,
+    /// The whole-response cache the HTTP layer runs requests through
+    /// (the schema reports its statistics); off by default.
+    pub responses: ResponseCache,
     pub limits: QueryLimits,
     /// Where operation counts, latencies and error codes go.
     pub metrics: Option<Metrics>,
@@ -64,6 +70,7 @@ impl Default for SchemaOptions {
     fn default() -> Self {
         SchemaOptions {
             apq_capacity_bytes: DEFAULT_APQ_CAPACITY_BYTES,
+            responses: ResponseCache::new(0),
             limits: QueryLimits::default(),
             metrics: None,
             shutdown: None,
@@ -82,9 +89,11 @@ pub fn build_schema(engine: Engine) -> OntographSchema {
 }
 
 /// The executable schema over an engine, keeping at most
-/// `apq_capacity_bytes` of automatic persisted queries.
-pub fn build_schema_with(engine: Engine, apq_capacity_bytes: u64) -> OntographSchema {
-    build_schema_configured(engine, SchemaOptions { apq_capacity_bytes, ..SchemaOptions::default() })
+/// `apq_capacity_bytes` of automatic persisted queries; `responses` is
+/// the response cache the HTTP layer runs requests through (the schema
+/// reports its statistics).
+pub fn build_schema_with(engine: Engine, apq_capacity_bytes: u64, responses: ResponseCache) -> OntographSchema {
+    build_schema_configured(engine, SchemaOptions { apq_capacity_bytes, responses, ..SchemaOptions::default() })
 }
 
 /// The executable schema as a server runs it. Extension order matters:
@@ -107,6 +116,7 @@ pub fn build_schema_configured(engine: Engine, opts: SchemaOptions) -> Ontograph
         .limit_recursive_depth(limits.max_depth * 2 + 8)
         .limit_directives(limits.max_directives)
         .data(engine)
+        .data(opts.responses)
         .data(limits);
     if !limits.introspection {
         b = b.disable_introspection();

@@ -10,8 +10,9 @@ use super::error::GqlResult;
 use super::inputs::{
     ChangeInput, InterfaceInput, InterfacePatch, LinkTypeInput, LinkTypePatch, ObjectTypeInput, ObjectTypePatch,
 };
+use super::merge::{ConflictResolution, MergeResult};
 use super::Author;
-use crate::engine::{CommitRequest, Committed, Engine};
+use crate::engine::{CommitRequest, Committed, Engine, MergeRequest};
 use crate::error::{Error, Result};
 use crate::model::{parse_link_id, Change};
 
@@ -247,6 +248,40 @@ impl MutationRoot {
     ) -> async_graphql::Result<bool> {
         ctx.data_unchecked::<Engine>().delete_branch(&name, expected_version).await.gql()?;
         Ok(true)
+    }
+
+    /// Merge `source` into `target`, three-way against their merge base
+    /// (the fork point, or the newest merge between the two), as one
+    /// commit on the target; merging again later brings only newer
+    /// changes. Conflicts are per field (MODIFY_MODIFY) or per entity
+    /// (MODIFY_DELETE, ADD_ADD, BROKEN_REFERENCE) and are never settled
+    /// silently: with one left unresolved nothing is written and the
+    /// mutation fails with MERGE_CONFLICT (`extensions.conflicts`).
+    /// `resolutions` pick a side per conflict; `dryRun` previews the
+    /// conflicts and changes without writing. Merging into a protected
+    /// branch is allowed: it is how protected branches change.
+    #[allow(clippy::too_many_arguments)]
+    async fn merge_branch(
+        &self,
+        ctx: &Context<'_>,
+        source: String,
+        #[graphql(default = "main")] target: String,
+        expected_target_version: Option<i64>,
+        #[graphql(default = false)] dry_run: bool,
+        resolutions: Option<Vec<ConflictResolution>>,
+        message: Option<String>,
+    ) -> async_graphql::Result<MergeResult> {
+        let engine = ctx.data_unchecked::<Engine>();
+        let req = MergeRequest {
+            source,
+            target,
+            expected_target_version,
+            dry_run,
+            resolutions: resolutions.unwrap_or_default().into_iter().map(Into::into).collect(),
+            author: ctx.data_opt::<Author>().map(|a| a.0.clone()),
+            message,
+        };
+        Ok(MergeResult(engine.merge(req).await.gql()?))
     }
 
     /// Protect a branch (direct writes fail with BRANCH_PROTECTED) or lift

@@ -5,6 +5,7 @@ use async_graphql::{Context, Object, SimpleObject};
 use super::branch::Branch;
 use super::error::GqlResult;
 use super::limits::MAX_PAGE;
+use super::responses::{ResponseCache, ResponseCacheStats};
 use super::QueryLimits;
 use crate::cache::CacheStats;
 use crate::engine::Engine;
@@ -56,7 +57,8 @@ impl QueryRoot {
             request_timeout_ms: q.timeout.map(|t| t.as_millis() as u64),
             introspection: q.introspection,
         };
-        ServerInfo { version: env!("CARGO_PKG_VERSION"), limits, cache: CacheInfo(engine.cache_stats()) }
+        let responses = ctx.data_opt::<ResponseCache>().map_or_else(|| ResponseCache::new(0).stats(), |r| r.stats());
+        ServerInfo { version: env!("CARGO_PKG_VERSION"), limits, cache: CacheInfo(engine.cache_stats()), responses }
     }
 }
 
@@ -69,6 +71,8 @@ pub struct ServerInfo {
     limits: Limits,
     /// The traversal result cache: counters since start and current size.
     cache: CacheInfo,
+    /// The whole-response cache of repeated branch-only queries (HTTP).
+    responses: ResponseCacheStats,
 }
 
 /// The traversal result cache: counters since start and current size.

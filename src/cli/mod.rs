@@ -3,7 +3,7 @@
 
 mod generate;
 
-pub use generate::generate;
+pub use generate::{generate, type_name};
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};

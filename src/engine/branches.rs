@@ -30,19 +30,16 @@ impl Engine {
     pub async fn create_branch(&self, name: &str, from: &str, at: Option<i64>) -> Result<BranchView> {
         validate_name(name)?;
         let _admin = self.inner.admin.lock().await;
-        let parent = self.branch(from).ok_or_else(|| Error::NotFound(format!("branch {from}")))?;
-        let at = at.unwrap_or(parent.state.version);
-        if !(0..=parent.state.version).contains(&at) {
-            return Err(Error::bad_input("at", format!("branch {from} has versions 0..={}", parent.state.version)));
-        }
-        let base = match self.branch_at(from, at).await? {
-            Some(v) => v.state.ontology.clone(),
-            None => return Err(Error::NotFound(format!("branch {from} at {at}"))),
-        };
+        let parent = self.handle(from)?;
+        let at = at.unwrap_or_else(|| parent.state.load().version);
+        // At the head: the parent's state itself, graph included (O(1)).
+        // Earlier: its past state, O(changes since `at`).
+        let base = self.state_at(&parent, at).await?;
         let new =
             NewBranch { name: name.into(), parent: Some(from.into()), forked_at: Some(at), created_at: Utc::now() };
         let rec = self.inner.store.create_branch(&new).await?;
-        let handle = Arc::new(BranchHandle::new(&rec, base));
+        let state = BranchState::same_graph(0, false, base.ontology.clone(), &base);
+        let handle = Arc::new(BranchHandle::new(&rec, state));
         let view = handle.view();
         self.publish_branches(|m| {
             m.insert(rec.name.clone(), handle.clone());
@@ -72,6 +69,7 @@ impl Engine {
             m.remove(name);
         });
         self.cache_deleted(handle.meta.uid);
+        self.inner.history.forget(handle.meta.uid);
         Ok(())
     }
 
@@ -81,7 +79,7 @@ impl Engine {
         let _writer = handle.write.lock().await;
         self.inner.store.set_protected(name, protected).await?;
         let cur = handle.state.load_full();
-        let next = BranchState::new(cur.version, protected, cur.ontology.clone());
+        let next = BranchState::same_graph(cur.version, protected, cur.ontology.clone(), &cur);
         handle.state.store(Arc::new(next));
         Ok(handle.view())
     }

@@ -7,25 +7,28 @@
 
 mod branches;
 mod cached;
+mod history;
+mod merge;
 mod traversal;
 mod write;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex as StdMutex, OnceLock};
 
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, Mutex};
 
 pub use cached::Answered;
+pub use merge::{BranchDiff, MergeOutcome, MergeRequest};
 pub use traversal::{default_workers, AskCounts, TraversalLimits};
 pub use write::{CommitRequest, Committed, Progress};
 
 use crate::cache::{CacheConfig, ResultCache};
 use crate::error::{Error, Result};
 use crate::graph::GraphIndex;
-use crate::model::{Entity, Ontology};
+use crate::model::{Entity, EntityKey, Ontology};
 use crate::store::{load_rows, BranchRecord, CommitRecord, EntityRow, Store};
 
 pub const MAIN: &str = "main";
@@ -37,16 +40,81 @@ pub struct BranchState {
     pub ontology: Arc<Ontology>,
     /// Built on first use, then shared by every reader of this state.
     graph: OnceLock<Arc<GraphIndex>>,
+    /// An earlier state's graph to patch on first use instead of building
+    /// from scratch (taken then, so the earlier state can be freed).
+    seed: StdMutex<Option<GraphSeed>>,
 }
+
+/// The graph of an earlier state and the entities changed since: enough
+/// for `GraphIndex::patched`.
+#[derive(Clone)]
+struct GraphSeed {
+    graph: Arc<GraphIndex>,
+    ontology: Arc<Ontology>,
+    changed: Arc<Vec<EntityKey>>,
+}
+
+/// Past this many accumulated changes a seed is dropped: patching would
+/// cost about as much as building.
+const MAX_SEED_CHANGES: usize = 200_000;
 
 impl BranchState {
     fn new(version: i64, protected: bool, ontology: Arc<Ontology>) -> Self {
-        BranchState { version, protected, ontology, graph: OnceLock::new() }
+        BranchState { version, protected, ontology, graph: OnceLock::new(), seed: StdMutex::new(None) }
     }
 
-    /// The petgraph view of this state (built once, O(nodes + edges)).
+    /// A state with the same graph as `from` (a fork of it, a protection
+    /// change, a commit that moved no node or edge): its graph, or its
+    /// pending seed, is shared.
+    fn same_graph(version: i64, protected: bool, ontology: Arc<Ontology>, from: &BranchState) -> Self {
+        let state = BranchState::new(version, protected, ontology);
+        match from.built_graph() {
+            Some(g) => {
+                let _ = state.graph.set(g);
+            }
+            None => *state.seed.lock().unwrap_or_else(|p| p.into_inner()) = from.seed(),
+        }
+        state
+    }
+
+    /// A state whose graph differs from `from`'s by the edges of the
+    /// `changed` entities: patched from `from`'s graph when first needed.
+    fn changed_graph(
+        version: i64,
+        protected: bool,
+        ontology: Arc<Ontology>,
+        from: &BranchState,
+        changed: Vec<EntityKey>,
+    ) -> Self {
+        let state = BranchState::new(version, protected, ontology);
+        let seed = match from.built_graph() {
+            Some(graph) => Some(GraphSeed { graph, ontology: from.ontology.clone(), changed: Arc::new(changed) }),
+            // Nobody read `from`'s graph: patch from its seed, with both
+            // states' changes.
+            None => from.seed().map(|mut s| {
+                Arc::make_mut(&mut s.changed).extend(changed);
+                s
+            }),
+        };
+        *state.seed.lock().unwrap_or_else(|p| p.into_inner()) = seed.filter(|s| s.changed.len() <= MAX_SEED_CHANGES);
+        state
+    }
+
+    fn seed(&self) -> Option<GraphSeed> {
+        self.seed.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The petgraph view of this state: patched from an earlier state's
+    /// graph when there is one (O(nodes + edges) copying), else built
+    /// (O((nodes + edges) log edges)); once, then shared.
     pub fn graph(&self) -> Arc<GraphIndex> {
-        self.graph.get_or_init(|| Arc::new(GraphIndex::build(&self.ontology))).clone()
+        self.graph
+            .get_or_init(|| {
+                let seed = self.seed.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let patched = seed.and_then(|s| s.graph.patched(&s.ontology, &self.ontology, &s.changed));
+                Arc::new(patched.unwrap_or_else(|| GraphIndex::build(&self.ontology)))
+            })
+            .clone()
     }
 
     /// The graph if it has been built already (building a large one takes
@@ -99,6 +167,7 @@ struct Inner {
     commits: broadcast::Sender<Arc<CommitRecord>>,
     traversal: traversal::Pool,
     cache: ResultCache,
+    history: history::History,
 }
 
 impl Engine {
@@ -121,16 +190,13 @@ impl Engine {
                 crate::store::NewBranch { name: MAIN.into(), parent: None, forked_at: None, created_at: Utc::now() };
             records.push(store.create_branch(&main).await?);
         }
-        let mut map = BTreeMap::new();
-        for rec in &records {
-            let ontology = load_ontology(store.as_ref(), &records, &rec.name, rec.head).await?;
-            map.insert(rec.name.clone(), Arc::new(BranchHandle::new(rec, Arc::new(ontology))));
-        }
+        let map = load_branches(store.as_ref(), &records).await?;
         let (commits, _) = broadcast::channel(1024);
         let branches = ArcSwap::from_pointee(map);
         let traversal = traversal::Pool::new(limits);
         let cache = ResultCache::new(cache);
-        let inner = Inner { store, branches, admin: Mutex::new(()), commits, traversal, cache };
+        let history = history::History::default();
+        let inner = Inner { store, branches, admin: Mutex::new(()), commits, traversal, cache, history };
         Ok(Engine { inner: Arc::new(inner) })
     }
 
@@ -141,6 +207,12 @@ impl Engine {
     /// The current state of a branch, or `None`.
     pub fn branch(&self, name: &str) -> Option<BranchView> {
         self.inner.branches.load().get(name).map(|h| h.view())
+    }
+
+    /// A branch's incarnation and head version, or `None` when absent:
+    /// enough to tell whether anything read from it may have changed.
+    pub fn head(&self, name: &str) -> Option<(u64, i64)> {
+        self.inner.branches.load().get(name).map(|h| (h.meta.uid, h.state.load().version))
     }
 
     /// Every branch, in name order.
@@ -154,16 +226,15 @@ impl Engine {
         if at < 0 {
             return Err(Error::bad_input("at", "must be ≥ 0"));
         }
-        let Some(current) = self.branch(name) else {
+        let Some(handle) = self.inner.branches.load().get(name).cloned() else {
             return Ok(None);
         };
+        let current = handle.view();
         if at >= current.state.version {
             return Ok((at == current.state.version).then_some(current));
         }
-        let records = self.records();
-        let ontology = load_ontology(self.inner.store.as_ref(), &records, name, at).await?;
-        let state = BranchState::new(at, current.state.protected, Arc::new(ontology));
-        Ok(Some(BranchView { meta: current.meta, state: Arc::new(state), at: Some(at) }))
+        let state = self.state_at(&handle, at).await?;
+        Ok(Some(BranchView { meta: current.meta, state, at: Some(at) }))
     }
 
     /// Commits of a branch, newest first, older than `before`.
@@ -191,7 +262,7 @@ impl Engine {
 }
 
 impl BranchHandle {
-    fn new(rec: &BranchRecord, ontology: Arc<Ontology>) -> Self {
+    fn new(rec: &BranchRecord, state: BranchState) -> Self {
         static NEXT_UID: AtomicU64 = AtomicU64::new(1);
         let meta = BranchMeta {
             uid: NEXT_UID.fetch_add(1, Ordering::Relaxed),
@@ -200,7 +271,6 @@ impl BranchHandle {
             forked_at: rec.forked_at,
             created_at: rec.created_at,
         };
-        let state = BranchState::new(rec.head, rec.protected, ontology);
         BranchHandle { meta, state: ArcSwap::from_pointee(state), write: Mutex::new(()) }
     }
 
@@ -219,6 +289,44 @@ impl BranchHandle {
             created_at: self.meta.created_at,
         }
     }
+}
+
+/// Every branch's head, parents before forks: a root branch is built from
+/// its rows; a fork is its parent's state at the fork point with the
+/// fork's own rows on top, so it shares structure with its parent (cheap
+/// in memory, cheap to diff and merge).
+async fn load_branches(store: &dyn Store, records: &[BranchRecord]) -> Result<BTreeMap<String, Arc<BranchHandle>>> {
+    let mut map: BTreeMap<String, Arc<BranchHandle>> = BTreeMap::new();
+    let mut pending: Vec<&BranchRecord> = records.iter().collect();
+    while !pending.is_empty() {
+        let before = pending.len();
+        let mut waiting = Vec::new();
+        for rec in pending {
+            let ontology = match (&rec.parent, rec.forked_at) {
+                (Some(parent), Some(forked_at)) => {
+                    let Some(p) = map.get(parent) else {
+                        waiting.push(rec);
+                        continue;
+                    };
+                    let p = p.state.load_full();
+                    let base = history::ontology_at(store, records, parent, &p.ontology, p.version, forked_at).await?;
+                    let own = store.own_rows(&rec.name, rec.head).await?;
+                    tokio::task::spawn_blocking(move || history::overlay(&base, own))
+                        .await
+                        .map_err(Error::internal)??
+                }
+                _ => load_ontology(store, records, &rec.name, rec.head).await?,
+            };
+            let state = BranchState::new(rec.head, rec.protected, Arc::new(ontology));
+            map.insert(rec.name.clone(), Arc::new(BranchHandle::new(rec, state)));
+        }
+        if waiting.len() == before {
+            let names: Vec<&str> = waiting.iter().map(|r| r.name.as_str()).collect();
+            return Err(Error::internal(anyhow::anyhow!("branches with missing parents: {names:?}")));
+        }
+        pending = waiting;
+    }
+    Ok(map)
 }
 
 /// Resolve a branch's rows and build its ontology off the async workers

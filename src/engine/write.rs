@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::{BranchState, BranchView, Engine};
+use super::{BranchHandle, BranchState, BranchView, Engine};
 use crate::error::{Error, Result};
-use crate::model::{Applied, Change, ChangeKind, Entity, EntityChange, Ontology};
-use crate::store::{CommitRecord, EntityRow, NewCommit};
+use crate::model::{Applied, Change, ChangeKind, Entity, EntityChange, EntityKind, Ontology};
+use crate::store::{CommitRecord, EntityRow, MergeMark, NewCommit};
 
 /// Called with the number of entity rows written so far (import progress).
 pub type Progress = dyn Fn(u64) + Send + Sync;
@@ -40,6 +40,7 @@ impl Engine {
             author: req.author,
             message: req.message,
             skip_if_unchanged: false,
+            merge: None,
         };
         let committed = self.write(branch, meta, move |o| o.apply(&changes), None).await?;
         committed.ok_or_else(|| Error::internal(anyhow::anyhow!("a non-empty batch always commits")))
@@ -60,6 +61,7 @@ impl Engine {
             author: Some("ontograph".into()),
             message: Some(message),
             skip_if_unchanged: true,
+            merge: None,
         };
         self.write(branch, meta, move |o| o.import(entities), progress).await
     }
@@ -81,56 +83,106 @@ impl Engine {
         let task = async move {
             let _writer = handle.write.lock().await;
             let state = handle.state.load_full();
-            if state.protected {
-                return Err(Error::BranchProtected(handle.meta.name.clone()));
-            }
-            if let Some(expected) = meta.expected_branch_version {
-                if expected != state.version {
-                    let what = format!("branch {}", handle.meta.name);
-                    return Err(Error::VersionConflict { what, expected, actual: state.version });
-                }
-            }
+            check_writable(&handle, &state, &meta)?;
             let base = state.ontology.clone();
-            let applied = tokio::task::spawn_blocking(move || {
-                let applied = apply(&base)?;
-                let rows = rows_for(&base, &applied);
-                Ok::<_, Error>((applied, rows))
-            });
-            let (applied, rows) = applied.await.map_err(Error::internal)??;
+            let applied = tokio::task::spawn_blocking(move || apply(&base));
+            let applied = applied.await.map_err(Error::internal)??;
             if applied.changes.is_empty() && meta.skip_if_unchanged {
                 return Ok(None);
             }
-            let commit = engine
-                .inner
-                .store
-                .append_commit(&NewCommit {
-                    branch: &handle.meta.name,
-                    expected_head: state.version,
-                    author: meta.author.as_deref(),
-                    message: meta.message.as_deref(),
-                    timestamp: Utc::now(),
-                    changes: &applied.changes,
-                    rows: &rows,
-                    progress: progress.as_deref(),
-                })
-                .await?;
-            let next = BranchState::new(commit.version, state.protected, Arc::new(applied.ontology));
-            handle.state.store(Arc::new(next));
-            engine.cache_committed(handle.meta.uid, commit.version);
-            // Nobody listening is fine: the commit is durable either way.
-            let _ = engine.inner.commits.send(Arc::new(commit.clone()));
-            Ok(Some(Committed { commit, view: handle.view() }))
+            engine.publish_commit(&handle, &state, applied, &meta, progress).await.map(Some)
         };
         tokio::spawn(task).await.map_err(Error::internal)?
     }
 }
 
-struct WriteMeta {
-    expected_branch_version: Option<i64>,
-    author: Option<String>,
-    message: Option<String>,
+pub(super) struct WriteMeta {
+    pub expected_branch_version: Option<i64>,
+    pub author: Option<String>,
+    pub message: Option<String>,
     /// Write no commit when nothing changed (idempotent import).
-    skip_if_unchanged: bool,
+    pub skip_if_unchanged: bool,
+    /// A merge commit: the source branch and the version it brought in.
+    /// Merges are the one way into a protected branch.
+    pub merge: Option<(String, i64)>,
+}
+
+/// Protection and the optimistic lock on the branch head.
+pub(super) fn check_writable(handle: &BranchHandle, state: &BranchState, meta: &WriteMeta) -> Result<()> {
+    if state.protected && meta.merge.is_none() {
+        return Err(Error::BranchProtected(handle.meta.name.clone()));
+    }
+    if let Some(expected) = meta.expected_branch_version {
+        if expected != state.version {
+            let what = format!("branch {}", handle.meta.name);
+            return Err(Error::VersionConflict { what, expected, actual: state.version });
+        }
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// Make `applied` durable as the commit after `state` (the head the
+    /// caller read under the branch's writer lock), then publish it.
+    pub(super) async fn publish_commit(
+        &self,
+        handle: &BranchHandle,
+        state: &BranchState,
+        applied: Applied,
+        meta: &WriteMeta,
+        progress: Option<Arc<Progress>>,
+    ) -> Result<Committed> {
+        let base = state.ontology.clone();
+        let (applied, rows) = tokio::task::spawn_blocking(move || {
+            let rows = rows_for(&base, &applied);
+            (applied, rows)
+        })
+        .await
+        .map_err(Error::internal)?;
+        let commit = self
+            .inner
+            .store
+            .append_commit(&NewCommit {
+                branch: &handle.meta.name,
+                expected_head: state.version,
+                author: meta.author.as_deref(),
+                message: meta.message.as_deref(),
+                timestamp: Utc::now(),
+                changes: &applied.changes,
+                rows: &rows,
+                progress: progress.as_deref(),
+                merge: meta.merge.as_ref().map(|(source, v)| MergeMark { source, source_version: *v }),
+            })
+            .await?;
+        // Most edits (names, descriptions, statuses, link details) leave
+        // the graph as it was: the next state shares it. Others patch it.
+        let ontology = Arc::new(applied.ontology);
+        let next = if changes_graph(&applied.changes) {
+            let changed = applied.changes.iter().map(|c| (c.entity_kind, c.id.clone())).collect();
+            BranchState::changed_graph(commit.version, state.protected, ontology, state, changed)
+        } else {
+            BranchState::same_graph(commit.version, state.protected, ontology, state)
+        };
+        handle.state.store(Arc::new(next));
+        self.cache_committed(handle.meta.uid, commit.version);
+        // Nobody listening is fine: the commit is durable either way.
+        let _ = self.inner.commits.send(Arc::new(commit.clone()));
+        Ok(Committed { commit, view: handle.view() })
+    }
+}
+
+/// Whether changes can alter the graph: nodes come or go, or a node's
+/// `extends`, `implements` or reference properties may have changed. A
+/// link type's endpoints and relation are its identity, so modifying one
+/// never moves an edge.
+fn changes_graph(changes: &[EntityChange]) -> bool {
+    changes.iter().any(|c| match (c.entity_kind, c.change) {
+        (EntityKind::LinkType, ChangeKind::Modified) => false,
+        (_, ChangeKind::Modified) => {
+            c.fields.iter().any(|f| matches!(f.as_str(), "extends" | "implements" | "properties"))
+        }
+        _ => true,
+    })
 }
 
 /// The entity rows a commit writes: the new body of every added or

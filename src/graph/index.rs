@@ -63,23 +63,25 @@ pub struct EdgeRef {
     pub rel: RelId,
 }
 
+#[derive(Debug, PartialEq)]
 pub struct GraphIndex {
-    names: Vec<Name>,
-    kinds: Vec<NodeKind>,
-    relations: Vec<Name>,
+    pub(super) names: Vec<Name>,
+    pub(super) kinds: Vec<NodeKind>,
+    pub(super) relations: Vec<Name>,
     /// Which relations come from link types (the others are reserved).
-    link_relation: Vec<bool>,
+    pub(super) link_relation: Vec<bool>,
     /// Per node `[first outgoing, first incoming]` edge position, plus one
     /// sentinel row: both ranges of a node come from one cache line.
-    start: Vec<[u32; 2]>,
-    out: Rows,
-    inc: Rows,
+    pub(super) start: Vec<[u32; 2]>,
+    pub(super) out: Rows,
+    pub(super) inc: Rows,
 }
 
 /// One direction's CSR payload (struct of arrays).
-struct Rows {
-    nodes: Vec<NodeId>,
-    rels: Vec<RelId>,
+#[derive(Debug, PartialEq)]
+pub(super) struct Rows {
+    pub(super) nodes: Vec<NodeId>,
+    pub(super) rels: Vec<RelId>,
 }
 
 impl GraphIndex {
@@ -202,7 +204,7 @@ impl GraphIndex {
 }
 
 /// Targets of an entity's REFERENCE properties.
-fn reference_targets(props: &[Property]) -> impl Iterator<Item = &str> {
+pub(super) fn reference_targets(props: &[Property]) -> impl Iterator<Item = &str> {
     props.iter().filter(|p| p.data_type == DataType::Reference).filter_map(|p| p.target.as_deref())
 }
 

@@ -6,11 +6,14 @@
 
 mod bits;
 mod index;
+mod patch;
 mod paths;
 mod query;
 mod traverse;
 mod visit;
 
+#[cfg(test)]
+mod patch_tests;
 #[cfg(test)]
 mod reference;
 #[cfg(test)]

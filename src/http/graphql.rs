@@ -27,8 +27,8 @@ const AUTHOR_HEADER: &str = "x-ontograph-author";
 const MAX_AUTHOR: usize = 200;
 
 /// A JSON response with the given media type.
-fn json_response(status: StatusCode, media: MediaType, body: Vec<u8>) -> Response {
-    let mut res = (status, body).into_response();
+fn json_response(status: StatusCode, media: MediaType, body: impl Into<Body>) -> Response {
+    let mut res = (status, body.into()).into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media.content_type()));
     res
 }
@@ -37,7 +37,7 @@ fn json_response(status: StatusCode, media: MediaType, body: Vec<u8>) -> Respons
 pub(super) fn reject(app: &AppState, status: StatusCode, media: MediaType, code: &str, message: &str) -> Response {
     app.metrics.graphql_error(code);
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    json_response(status, media, body.to_string().into_bytes())
+    json_response(status, media, body.to_string())
 }
 
 fn author(headers: &HeaderMap) -> Option<Author> {
@@ -75,20 +75,63 @@ impl serde::Serialize for Out {
     }
 }
 
-async fn execute(app: &AppState, headers: &HeaderMap, media: MediaType, batch: BatchRequest) -> Response {
+/// Runs a request and renders the answer. A single request whose document
+/// passed the up-front checks (`cacheable`) goes through the response
+/// cache, which parses and walks the text itself; any other is executed
+/// directly, so a hostile document meets the guard first.
+async fn execute(
+    app: &AppState,
+    headers: &HeaderMap,
+    media: MediaType,
+    batch: BatchRequest,
+    cacheable: bool,
+) -> Response {
     let batch = match author(headers) {
         Some(a) => batch.data(a),
         None => batch,
     };
-    let (status, body) = match app.schema.execute_batch(batch).await {
-        BatchResponse::Single(resp) => {
-            let out = Out::new(resp);
-            let ok = out.executed || media == MediaType::Json;
-            (if ok { StatusCode::OK } else { StatusCode::BAD_REQUEST }, serde_json::to_vec(&out))
+    let status = |executed: bool| {
+        if executed || media == MediaType::Json {
+            StatusCode::OK
+        } else {
+            StatusCode::BAD_REQUEST
         }
-        BatchResponse::Batch(resps) => {
-            (StatusCode::OK, serde_json::to_vec(&resps.into_iter().map(Out::new).collect::<Vec<_>>()))
+    };
+    let (status, body) = match batch {
+        BatchRequest::Single(req) if cacheable => {
+            let start = std::time::Instant::now();
+            let run = app.responses.run(&app.engine, req, |r| app.schema.execute(r)).await;
+            match run.response {
+                // A hit: a stored response of an executed query, which the
+                // schema (and so its metrics extension) never saw.
+                None => {
+                    app.metrics.graphql_request("query", start.elapsed());
+                    (StatusCode::OK, Ok(run.body))
+                }
+                Some(mut resp) => {
+                    if take_executed(&mut resp) {
+                        (StatusCode::OK, Ok(run.body))
+                    } else {
+                        // Rejected before execution: rendered again without `data`.
+                        (status(false), serde_json::to_vec(&Out { resp, executed: false }).map(Bytes::from))
+                    }
+                }
+            }
         }
+        BatchRequest::Single(req) => {
+            let out = Out::new(app.schema.execute(req).await);
+            (status(out.executed), serde_json::to_vec(&out).map(Bytes::from))
+        }
+        batch => match app.schema.execute_batch(batch).await {
+            BatchResponse::Single(resp) => {
+                let out = Out::new(resp);
+                (status(out.executed), serde_json::to_vec(&out).map(Bytes::from))
+            }
+            BatchResponse::Batch(resps) => {
+                let outs: Vec<Out> = resps.into_iter().map(Out::new).collect();
+                (StatusCode::OK, serde_json::to_vec(&outs).map(Bytes::from))
+            }
+        },
     };
     match body {
         Ok(body) => json_response(status, media, body),
@@ -99,17 +142,27 @@ async fn execute(app: &AppState, headers: &HeaderMap, media: MediaType, batch: B
     }
 }
 
+/// What the checks before execution decided.
+enum Preflight {
+    Refuse(Response),
+    /// Execute; `checked` when the document passed every limit that can be
+    /// checked up front (text, parse, aliases, root fields, expanded size).
+    Run {
+        checked: bool,
+    },
+}
+
 /// Checks that need the operation's type before execution: a mutation is
 /// refused over GET (405), a subscription over HTTP (400). The text is
 /// prescanned first so the parser never sees a hostile nesting depth; a
-/// document that does not parse is left to execution to report. Returns
-/// the refusal, if any.
-fn preflight(app: &AppState, media: MediaType, req: &mut Request, is_get: bool) -> Option<Response> {
+/// document that fails a check is left to execution (the guard) to report.
+fn preflight(app: &AppState, media: MediaType, req: &mut Request, is_get: bool) -> Preflight {
     if req.query.is_empty() || guard::prescan(&req.query, &app.limits).is_err() {
-        return None;
+        return Preflight::Run { checked: false };
     }
     let name = req.operation_name.clone();
-    let doc = req.parsed_query().ok()?;
+    let Ok(doc) = req.parsed_query() else { return Preflight::Run { checked: false } };
+    let checked = guard::check_document(doc, &app.limits).is_ok();
     match guard::operation_type(doc, name.as_deref()) {
         Some(OperationType::Mutation) if is_get => {
             let mut res = reject(
@@ -120,16 +173,16 @@ fn preflight(app: &AppState, media: MediaType, req: &mut Request, is_get: bool) 
                 "mutations are not allowed over GET; use POST",
             );
             res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-            Some(res)
+            Preflight::Refuse(res)
         }
-        Some(OperationType::Subscription) => Some(reject(
+        Some(OperationType::Subscription) => Preflight::Refuse(reject(
             app,
             StatusCode::BAD_REQUEST,
             media,
             "BAD_USER_INPUT",
             "subscriptions are served over WebSocket (graphql-transport-ws) at /graphql/ws",
         )),
-        _ => None,
+        _ => Preflight::Run { checked },
     }
 }
 
@@ -182,10 +235,10 @@ pub async fn get(State(app): State<AppState>, headers: HeaderMap, RawQuery(query
         let msg = "a GraphQL GET request needs a `query` parameter";
         return reject(&app, StatusCode::BAD_REQUEST, media, "BAD_USER_INPUT", msg);
     }
-    if let Some(res) = preflight(&app, media, &mut req, true) {
-        return res;
+    match preflight(&app, media, &mut req, true) {
+        Preflight::Refuse(res) => res,
+        Preflight::Run { checked } => execute(&app, &headers, media, BatchRequest::Single(req), checked).await,
     }
-    execute(&app, &headers, media, BatchRequest::Single(req)).await
 }
 
 pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Response {
@@ -218,21 +271,18 @@ pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Body) -
             Err(msg) => return reject(&app, StatusCode::BAD_REQUEST, media, "BAD_USER_INPUT", &msg),
         },
     };
-    let batch = match batch {
+    match batch {
         // A batch costs what one operation with as many root fields does.
         BatchRequest::Batch(items) if items.len() > app.limits.max_root_fields => {
             let msg = format!("a batch of {} operations; the limit is {}", items.len(), app.limits.max_root_fields);
-            return reject(&app, StatusCode::BAD_REQUEST, media, "LIMIT_EXCEEDED", &msg);
+            reject(&app, StatusCode::BAD_REQUEST, media, "LIMIT_EXCEEDED", &msg)
         }
-        BatchRequest::Single(mut req) => {
-            if let Some(res) = preflight(&app, media, &mut req, false) {
-                return res;
-            }
-            BatchRequest::Single(req)
-        }
-        b => b,
-    };
-    execute(&app, &headers, media, batch).await
+        BatchRequest::Single(mut req) => match preflight(&app, media, &mut req, false) {
+            Preflight::Refuse(res) => res,
+            Preflight::Run { checked } => execute(&app, &headers, media, BatchRequest::Single(req), checked).await,
+        },
+        b => execute(&app, &headers, media, b, false).await,
+    }
 }
 
 fn not_acceptable(app: &AppState) -> Response {

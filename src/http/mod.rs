@@ -28,7 +28,7 @@ use tracing::Level;
 
 pub use server::{serve, Server};
 
-use crate::api::{OntographSchema, QueryLimits};
+use crate::api::{OntographSchema, QueryLimits, ResponseCache};
 use crate::engine::Engine;
 use crate::metrics::Metrics;
 
@@ -40,6 +40,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(2);
 struct AppState {
     schema: OntographSchema,
     engine: Engine,
+    /// The whole-response cache of repeated branch-only queries.
+    responses: ResponseCache,
     metrics: Metrics,
     limits: QueryLimits,
     max_body_bytes: usize,

@@ -12,7 +12,7 @@ use tokio_util::task::TaskTracker;
 
 use super::AppState;
 use crate::api::warm::{self, WarmPlan};
-use crate::api::{build_schema_configured, SchemaOptions};
+use crate::api::{build_schema_configured, ResponseCache, SchemaOptions};
 use crate::config::ServeArgs;
 use crate::engine::{Engine, MAIN};
 use crate::metrics::Metrics;
@@ -57,10 +57,12 @@ impl Server {
         let metrics = Metrics::new();
         metrics.spawn_probes(&engine, closing.clone());
         let limits = args.limits.query_limits();
+        let responses = ResponseCache::new(args.response_cache_bytes);
         let schema = build_schema_configured(
             engine.clone(),
             SchemaOptions {
                 apq_capacity_bytes: args.apq_capacity_bytes,
+                responses: responses.clone(),
                 limits,
                 metrics: Some(metrics.clone()),
                 shutdown: Some(closing.clone()),
@@ -74,6 +76,7 @@ impl Server {
         let app = super::router(AppState {
             schema,
             engine: engine.clone(),
+            responses,
             metrics: metrics.clone(),
             limits,
             max_body_bytes: args.max_body_bytes,

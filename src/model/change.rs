@@ -131,9 +131,9 @@ impl Ontology {
     }
 }
 
-struct Tx<'a> {
+pub(super) struct Tx<'a> {
     base: &'a Ontology,
-    next: Ontology,
+    pub(super) next: Ontology,
     touched: BTreeSet<(EntityKind, String)>,
 }
 
@@ -145,16 +145,21 @@ fn check_version(what: &str, expected: i64, actual: i64) -> Result<()> {
 }
 
 impl<'a> Tx<'a> {
-    fn new(base: &'a Ontology) -> Self {
+    pub(super) fn new(base: &'a Ontology) -> Self {
         Tx { base, next: base.clone(), touched: BTreeSet::new() }
     }
 
-    fn put(&mut self, e: Entity) {
+    /// Every entity this transaction put or removed.
+    pub(super) fn touched(&self) -> &BTreeSet<(EntityKind, String)> {
+        &self.touched
+    }
+
+    pub(super) fn put(&mut self, e: Entity) {
         self.touched.insert((e.kind(), e.id()));
         self.next.put(e);
     }
 
-    fn remove(&mut self, kind: EntityKind, id: &str) {
+    pub(super) fn remove(&mut self, kind: EntityKind, id: &str) {
         self.touched.insert((kind, id.to_owned()));
         self.next.remove(kind, id);
     }
@@ -256,7 +261,7 @@ impl<'a> Tx<'a> {
     /// Delete a node. With `cascade`, dependent link types go too and
     /// references to the node are removed from the nodes that hold them;
     /// without it, remaining dependents fail the batch in `finish`.
-    fn delete_node(&mut self, kind: EntityKind, api_name: &str, cascade: bool) {
+    pub(super) fn delete_node(&mut self, kind: EntityKind, api_name: &str, cascade: bool) {
         if cascade {
             let dependents: Vec<String> = self.next.referrers(api_name).map(|d| d.to_string()).collect();
             for dep in dependents {
@@ -282,7 +287,7 @@ impl<'a> Tx<'a> {
         self.remove(kind, api_name);
     }
 
-    fn upsert(&mut self, e: Entity) -> Result<()> {
+    pub(super) fn upsert(&mut self, e: Entity) -> Result<()> {
         let e = normalized(e, 0);
         let id = e.id();
         match &e {
@@ -311,7 +316,7 @@ impl<'a> Tx<'a> {
     /// Integrity of the final state: every reference of a touched entity
     /// resolves to a node of the right kind, and no deleted node is still
     /// referenced.
-    fn finish(self) -> Result<Applied> {
+    pub(super) fn finish(self) -> Result<Applied> {
         for (kind, id) in &self.touched {
             match self.next.entity(*kind, id) {
                 Some(e) => {
@@ -400,12 +405,12 @@ fn normalized(e: Entity, version: i64) -> Entity {
     }
 }
 
-fn same_content(a: &Entity, b: &Entity) -> bool {
+pub(super) fn same_content(a: &Entity, b: &Entity) -> bool {
     a.to_json() == b.to_json()
 }
 
 /// Top-level document fields whose values differ between two versions.
-fn changed_fields(before: &Entity, after: &Entity) -> Vec<String> {
+pub(super) fn changed_fields(before: &Entity, after: &Entity) -> Vec<String> {
     let (b, a) = (before.to_json(), after.to_json());
     let empty = serde_json::Map::new();
     let (b, a) = (b.as_object().unwrap_or(&empty), a.as_object().unwrap_or(&empty));

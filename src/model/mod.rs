@@ -3,14 +3,18 @@
 
 mod change;
 mod document;
+mod merge;
 mod ontology;
 mod types;
 pub mod validate;
 
 #[cfg(test)]
+mod merge_tests;
+#[cfg(test)]
 mod tests;
 
 pub use change::{Applied, Change, ChangeKind, EntityChange, InterfacePatch, LinkTypePatch, ObjectTypePatch};
 pub use document::{demo, Document, DocumentRef};
+pub use merge::{merge, Conflict, ConflictKind, EntityKey, Merged, Resolution, Side};
 pub use ontology::{Entity, Name, Ontology, RefField, Reference};
 pub use types::*;

@@ -17,9 +17,9 @@ pub type Name = Arc<str>;
 /// One immutable state of an ontology.
 #[derive(Clone, Default)]
 pub struct Ontology {
-    object_types: OrdMap<Name, Arc<ObjectType>>,
-    interfaces: OrdMap<Name, Arc<Interface>>,
-    link_types: OrdMap<Name, Arc<LinkType>>,
+    pub(super) object_types: OrdMap<Name, Arc<ObjectType>>,
+    pub(super) interfaces: OrdMap<Name, Arc<Interface>>,
+    pub(super) link_types: OrdMap<Name, Arc<LinkType>>,
     /// `(referenced node, referrer id)`: who depends on a node. Kept in
     /// step with every write so `IN_USE` checks and cascades cost
     /// O(dependents · log n), not a scan.
@@ -69,6 +69,17 @@ impl Entity {
             Entity::Interface(i) => j(i.as_ref()),
             Entity::LinkType(l) => j(l.as_ref()),
         }
+    }
+
+    /// An entity from its document form and a version.
+    pub fn from_value(kind: EntityKind, doc: serde_json::Value, version: i64) -> serde_json::Result<Self> {
+        Ok(match kind {
+            EntityKind::ObjectType => {
+                Entity::ObjectType(Arc::new(ObjectType { version, ..serde_json::from_value(doc)? }))
+            }
+            EntityKind::Interface => Entity::Interface(Arc::new(Interface { version, ..serde_json::from_value(doc)? })),
+            EntityKind::LinkType => Entity::LinkType(Arc::new(LinkType { version, ..serde_json::from_value(doc)? })),
+        })
     }
 
     /// Rebuild an entity from its stored body and version.

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use load::load_rows;
-pub use records::{BranchRecord, CommitRecord, EntityRow, NewBranch, NewCommit, Progress};
+pub use records::{
+    BranchRecord, CommitRecord, EntityKey, EntityRow, MergeMark, MergeRecord, NewBranch, NewCommit, Progress,
+};
 
 use crate::error::{Error, Result};
 
@@ -33,11 +35,24 @@ pub trait Store: Send + Sync + 'static {
     /// `None`). Ancestors are resolved by `load_rows`.
     async fn own_rows(&self, branch: &str, upto: i64) -> Result<Vec<EntityRow>>;
 
+    /// The branch's own rows of `keys` as of commit `upto`: for each key
+    /// the row of its latest commit ≤ `upto` (deletions included); keys
+    /// the branch never touched are absent.
+    /// Time travel and fork loading resolve only what changed with it.
+    async fn rows_at(&self, branch: &str, upto: i64, keys: &[EntityKey]) -> Result<Vec<EntityRow>>;
+
+    /// The entities the branch's commits `after < version ≤ upto` touched,
+    /// each once.
+    async fn touched(&self, branch: &str, after: i64, upto: i64) -> Result<Vec<EntityKey>>;
+
+    /// Every recorded merge, oldest first.
+    async fn merges(&self) -> Result<Vec<MergeRecord>>;
+
     /// Append one commit atomically: the branch head moves from
     /// `expected_head` to `expected_head + 1` only if it is still
     /// `expected_head` (else `VERSION_CONFLICT` on the branch, nothing
     /// written), and the commit row and entity rows land in the same
-    /// transaction.
+    /// transaction (with its merge record, for a merge).
     async fn append_commit(&self, commit: &NewCommit<'_>) -> Result<CommitRecord>;
 
     /// Commits of a branch, newest first, with version < `before`.
@@ -45,7 +60,7 @@ pub trait Store: Send + Sync + 'static {
 
     async fn set_protected(&self, branch: &str, protected: bool) -> Result<()>;
 
-    /// Delete a branch and its rows. `IN_USE` when other branches fork it.
+    /// Delete a branch and its rows (commits, entity rows, merge records). `IN_USE` when other branches fork it.
     async fn delete_branch(&self, branch: &str) -> Result<()>;
 
     /// Cheap round trip, for `/readyz`.

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
+pub use crate::model::EntityKey;
 use crate::model::{ChangeKind, EntityChange, EntityKind};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -58,6 +59,26 @@ pub struct NewCommit<'a> {
     pub changes: &'a [EntityChange],
     pub rows: &'a [EntityRow],
     pub progress: Option<Progress<'a>>,
+    /// Set when this commit is a merge: recorded with it, atomically.
+    pub merge: Option<MergeMark<'a>>,
+}
+
+/// What a merge commit brought in: `source` as of its version `source_version`.
+#[derive(Debug, Clone, Copy)]
+pub struct MergeMark<'a> {
+    pub source: &'a str,
+    pub source_version: i64,
+}
+
+/// A recorded merge: `target` at `target_version` holds `source` as of
+/// `source_version`. `seq` orders merges across all branches.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MergeRecord {
+    pub seq: i64,
+    pub target: String,
+    pub target_version: i64,
+    pub source: String,
+    pub source_version: i64,
 }
 
 impl NewCommit<'_> {
@@ -157,4 +178,36 @@ impl TryFrom<EntityRowRaw> for EntityRow {
             .ok_or_else(|| Error::internal(anyhow::anyhow!("unknown entity kind {:?} in store", r.kind)))?;
         Ok(EntityRow { kind, id: r.id, version: r.version, body: r.body })
     }
+}
+
+/// `(kind, id)` as selected by both backends.
+#[derive(sqlx::FromRow)]
+pub(crate) struct KeyRow {
+    kind: String,
+    id: String,
+}
+
+impl KeyRow {
+    pub(crate) fn key(self) -> Result<EntityKey> {
+        let kind = EntityKind::parse(&self.kind).ok_or_else(|| corrupt("entity kind", &self.kind))?;
+        Ok((kind, self.id))
+    }
+}
+
+/// Keys per `IN (…)` list: far below both backends' parameter limits.
+const KEY_CHUNK: usize = 500;
+
+/// `keys` without duplicates, cut into per-kind chunks for `IN (…)` lists.
+pub(crate) fn key_chunks(keys: &[EntityKey]) -> Vec<(EntityKind, Vec<&String>)> {
+    let mut sorted: Vec<&EntityKey> = keys.iter().collect();
+    sorted.sort_by(|a, b| (a.0.as_str(), &a.1).cmp(&(b.0.as_str(), &b.1)));
+    sorted.dedup();
+    let mut out: Vec<(EntityKind, Vec<&String>)> = Vec::new();
+    for (kind, id) in sorted {
+        match out.last_mut() {
+            Some((k, ids)) if k == kind && ids.len() < KEY_CHUNK => ids.push(id),
+            _ => out.push((*kind, vec![id])),
+        }
+    }
+    out
 }

@@ -9,8 +9,8 @@ use futures::TryStreamExt;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, SqlitePool};
 
-use super::records::{assemble, fields_json, push_latest, ChangeRow, CommitRow, EntityRowRaw};
-use super::{db_error, BranchRecord, CommitRecord, EntityRow, NewBranch, NewCommit, Store};
+use super::records::{assemble, fields_json, key_chunks, push_latest, ChangeRow, CommitRow, EntityRowRaw, KeyRow};
+use super::{db_error, BranchRecord, CommitRecord, EntityKey, EntityRow, MergeRecord, NewBranch, NewCommit, Store};
 use crate::error::{Error, Result};
 
 /// Rows per multi-row INSERT (6 parameters each, far below SQLite's limit).
@@ -83,6 +83,47 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    async fn rows_at(&self, branch: &str, upto: i64, keys: &[EntityKey]) -> Result<Vec<EntityRow>> {
+        let mut out = Vec::new();
+        for (kind, ids) in key_chunks(keys) {
+            let mut qb = QueryBuilder::new("SELECT kind, id, version, body FROM entity_versions WHERE branch = ");
+            qb.push_bind(branch).push(" AND kind = ").push_bind(kind.as_str());
+            qb.push(" AND commit_version <= ").push_bind(upto).push(" AND id IN (");
+            let mut list = qb.separated(", ");
+            for id in ids {
+                list.push_bind(id.as_str());
+            }
+            qb.push(") ORDER BY id, commit_version");
+            let rows: Vec<EntityRowRaw> =
+                qb.build_query_as().fetch_all(&self.pool).await.map_err(|e| db_error("entity_versions", e))?;
+            for r in rows {
+                push_latest(&mut out, r.try_into()?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn touched(&self, branch: &str, after: i64, upto: i64) -> Result<Vec<EntityKey>> {
+        let rows: Vec<KeyRow> = sqlx::query_as(
+            "SELECT DISTINCT kind, id FROM entity_versions
+             WHERE branch = ? AND commit_version > ? AND commit_version <= ? ORDER BY kind, id",
+        )
+        .bind(branch)
+        .bind(after)
+        .bind(upto)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error("entity_versions", e))?;
+        rows.into_iter().map(KeyRow::key).collect()
+    }
+
+    async fn merges(&self) -> Result<Vec<MergeRecord>> {
+        sqlx::query_as("SELECT seq, target, target_version, source, source_version FROM merges ORDER BY seq")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error("merges", e))
+    }
+
     async fn append_commit(&self, c: &NewCommit<'_>) -> Result<CommitRecord> {
         let what = format!("commit on {}", c.branch);
         if c.rows.len() != c.changes.len() {
@@ -147,6 +188,16 @@ impl Store for SqliteStore {
                 p(written);
             }
         }
+        if let Some(m) = c.merge {
+            sqlx::query("INSERT INTO merges (target, target_version, source, source_version) VALUES (?, ?, ?, ?)")
+                .bind(c.branch)
+                .bind(version)
+                .bind(m.source)
+                .bind(m.source_version)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error(&what, e))?;
+        }
         tx.commit().await.map_err(|e| db_error(&what, e))?;
         Ok(c.record())
     }
@@ -200,6 +251,7 @@ impl Store for SqliteStore {
             return Err(Error::InUse { id: format!("branch {branch}"), dependents: children });
         }
         for sql in [
+            "DELETE FROM merges WHERE target = ?1 OR source = ?1",
             "DELETE FROM entity_versions WHERE branch = ?",
             "DELETE FROM commits WHERE branch = ?",
             "DELETE FROM branches WHERE name = ?",

@@ -209,3 +209,23 @@ async fn typename_keeps_answering_while_hostile_requests_are_refused() {
     }
     app.stop().await;
 }
+
+/// 2^40 fields once expanded, in a document of 40 lines: refused from
+/// the memoized count, before anything walks the expansion (the response
+/// cache's own walk of a branch query included).
+#[tokio::test]
+async fn a_fragment_bomb_is_refused_without_expanding_it() {
+    let app = Live::start().await;
+    let mut bomb = String::from("{ branch { ...F0 } }\n");
+    for i in 0..40 {
+        bomb += &format!("fragment F{i} on Branch {{ ...F{} ...F{} }}\n", i + 1, i + 1);
+    }
+    bomb += "fragment F40 on Branch { version }";
+    let err = limit_error(&app, &bomb).await;
+    assert_eq!(
+        err["message"],
+        "the query selects 1099511627777 fields once fragments are expanded; the limit is 10000"
+    );
+    app.assert_alive().await;
+    app.stop().await;
+}

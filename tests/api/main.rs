@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area. Most run the schema
 //! in-process through `TestApp`; `http`, `crash` run the real server.
 
+mod branches;
 mod cache;
 mod cli;
 mod concurrency;
@@ -15,6 +16,7 @@ mod observability;
 mod over_http;
 mod proc;
 mod real_ontology;
+mod responses;
 mod schema;
 mod shutdown;
 mod store;

@@ -1,0 +1,146 @@
+//! Diff and three-way merge between branches. The merge base of two
+//! branches is the state both last agreed on: the source state brought in
+//! by their newest merge (either direction), or else the fork point of
+//! their closest common ancestor. Base, source and target share structure
+//! (see `history`), so both cost O(changes), not O(size).
+
+use std::sync::Arc;
+
+use super::write::{check_writable, WriteMeta};
+use super::{BranchState, Engine};
+use crate::error::{Error, Result};
+use crate::model::{self, Conflict, EntityChange, Resolution};
+use crate::store::{BranchRecord, CommitRecord, MergeRecord};
+
+/// `mergeBranch`'s arguments.
+pub struct MergeRequest {
+    pub source: String,
+    pub target: String,
+    pub expected_target_version: Option<i64>,
+    pub dry_run: bool,
+    pub resolutions: Vec<Resolution>,
+    pub author: Option<String>,
+    pub message: Option<String>,
+}
+
+/// What a merge did, or (dry run) would do.
+pub struct MergeOutcome {
+    /// The target now holds the merge (false for a dry run or conflicts).
+    pub merged: bool,
+    /// The merge commit; `None` when nothing needed to change.
+    pub commit: Option<CommitRecord>,
+    /// Every conflict found, with the side a resolution chose.
+    pub conflicts: Vec<Conflict>,
+    /// The changes the merge makes to the target.
+    pub changes: Vec<EntityChange>,
+}
+
+/// A branch's changes since its merge base with another.
+pub struct BranchDiff {
+    /// The branch whose state is the merge base, and its version.
+    pub base_branch: String,
+    pub base_version: i64,
+    pub changes: Vec<EntityChange>,
+}
+
+impl Engine {
+    /// What `branch` changed since its merge base with `against`.
+    pub async fn diff(&self, branch: &str, state: &Arc<BranchState>, against: &str) -> Result<BranchDiff> {
+        let (base_branch, base_version) = self.merge_base(branch, against).await?;
+        let base = self.state_at(&*self.handle(&base_branch)?, base_version).await?;
+        let state = state.clone();
+        let changes = tokio::task::spawn_blocking(move || state.ontology.diff_since(&base.ontology))
+            .await
+            .map_err(Error::internal)?;
+        Ok(BranchDiff { base_branch, base_version, changes })
+    }
+
+    /// Merge `source` into `target` as one commit on the target. With an
+    /// unresolved conflict nothing is written: `MERGE_CONFLICT`, or for a
+    /// dry run an outcome listing the conflicts.
+    pub async fn merge(&self, req: MergeRequest) -> Result<MergeOutcome> {
+        if req.source == req.target {
+            return Err(Error::bad_input("source", "a branch cannot be merged into itself"));
+        }
+        let source = self.handle(&req.source)?;
+        let target = self.handle(&req.target)?;
+        let engine = self.clone();
+        // Its own task: a client hanging up cannot cancel it between the
+        // database commit and the publish.
+        let task = async move {
+            // The target's writer lock: the state merged into is the head
+            // the commit replaces, and a concurrent merge sees this one's base.
+            let _writer = target.write.lock().await;
+            let t = target.state.load_full();
+            let s = source.state.load_full();
+            let meta = WriteMeta {
+                expected_branch_version: req.expected_target_version,
+                author: req.author,
+                message: Some(req.message.unwrap_or_else(|| format!("merge {} into {}", req.source, req.target))),
+                skip_if_unchanged: true,
+                merge: Some((req.source.clone(), s.version)),
+            };
+            check_writable(&target, &t, &meta)?;
+            let (base_branch, base_version) = engine.merge_base(&req.source, &req.target).await?;
+            let base = engine.state_at(&*engine.handle(&base_branch)?, base_version).await?;
+            let (tt, resolutions) = (t.clone(), req.resolutions);
+            let merged = tokio::task::spawn_blocking(move || {
+                model::merge(&base.ontology, &s.ontology, &tt.ontology, &resolutions)
+            });
+            let model::Merged { conflicts, applied } = merged.await.map_err(Error::internal)??;
+            let Some(applied) = applied else {
+                if req.dry_run {
+                    return Ok(MergeOutcome { merged: false, commit: None, conflicts, changes: vec![] });
+                }
+                return Err(Error::MergeConflict(conflicts));
+            };
+            let changes = applied.changes.clone();
+            if req.dry_run || changes.is_empty() {
+                let merged = !req.dry_run;
+                return Ok(MergeOutcome { merged, commit: None, conflicts, changes });
+            }
+            let committed = engine.publish_commit(&target, &t, applied, &meta, None).await?;
+            Ok(MergeOutcome { merged: true, commit: Some(committed.commit), conflicts, changes })
+        };
+        tokio::spawn(task).await.map_err(Error::internal)?
+    }
+
+    /// (branch, version) of the merge base of `a` and `b`.
+    async fn merge_base(&self, a: &str, b: &str) -> Result<(String, i64)> {
+        let merges = self.inner.store.merges().await?;
+        merge_base(&self.records(), &merges, a, b)
+    }
+}
+
+/// The newest merge between `a` and `b` (either direction) brought in its
+/// source as of `source_version`: both sides hold that state. Without one,
+/// the closest common ancestor as of the earlier of the two fork points.
+pub(super) fn merge_base(records: &[BranchRecord], merges: &[MergeRecord], a: &str, b: &str) -> Result<(String, i64)> {
+    let newest = merges.iter().rev().find(|m| (m.source == a && m.target == b) || (m.source == b && m.target == a));
+    if let Some(m) = newest {
+        return Ok((m.source.clone(), m.source_version));
+    }
+    let (la, lb) = (lineage(records, a)?, lineage(records, b)?);
+    for (name, va) in &la {
+        if let Some((_, vb)) = lb.iter().find(|(n, _)| n == name) {
+            return Ok((name.clone(), (*va).min(*vb)));
+        }
+    }
+    Err(Error::bad_input("source", format!("branches {a} and {b} have no common ancestor")))
+}
+
+/// A branch and its ancestors, each with the newest version of it that
+/// the branch contains: (self, head), (parent, forked_at), …
+fn lineage(records: &[BranchRecord], name: &str) -> Result<Vec<(String, i64)>> {
+    let mut out = Vec::new();
+    let mut rec = records.iter().find(|r| r.name == name).ok_or_else(|| Error::NotFound(format!("branch {name}")))?;
+    out.push((rec.name.clone(), rec.head));
+    while let (Some(parent), Some(at)) = (&rec.parent, rec.forked_at) {
+        if out.len() > records.len() {
+            break;
+        }
+        rec = records.iter().find(|r| &r.name == parent).ok_or_else(|| Error::NotFound(format!("branch {parent}")))?;
+        out.push((rec.name.clone(), at));
+    }
+    Ok(out)
+}

@@ -1,6 +1,6 @@
 //! Request limits for every GraphQL operation, over HTTP and WebSocket:
-//! document size, tokens and nesting (checked on the text, before the
-//! recursive parser sees it), aliases, root fields and expanded size
+//! document size, tokens and nesting (checked on the text, before any
+//! parse: `prescan`), aliases, root fields and expanded size
 //! (checked on the parsed document), field depth, complexity and
 //! directives (async-graphql's own checks, whose errors get our code), and
 //! a timeout for queries. Every violation is a `LIMIT_EXCEEDED` error.

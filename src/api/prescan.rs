@@ -1,7 +1,8 @@
 //! The first request limits, checked on the raw text with a linear scan:
-//! document size, token count and bracket nesting. They run before the
-//! recursive-descent parser sees the text, so no document can be nested
-//! deep enough to overflow its stack, and a huge one is refused cheaply.
+//! document size, token count and bracket nesting. They run before any
+//! parse, so a huge or deeply nested text costs one pass and is refused
+//! naming the limit (async-graphql's parser stops at 64 levels of nesting
+//! too, but as a syntax error, after building its parse tree).
 
 use async_graphql::ServerError;
 

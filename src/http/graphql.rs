@@ -154,7 +154,7 @@ enum Preflight {
 
 /// Checks that need the operation's type before execution: a mutation is
 /// refused over GET (405), a subscription over HTTP (400). The text is
-/// prescanned first so the parser never sees a hostile nesting depth; a
+/// prescanned first so a hostile one is never parsed here; a
 /// document that fails a check is left to execution (the guard) to report.
 fn preflight(app: &AppState, media: MediaType, req: &mut Request, is_get: bool) -> Preflight {
     if req.query.is_empty() || guard::prescan(&req.query, &app.limits).is_err() {

@@ -29,7 +29,7 @@ async fn a_200_deep_query_is_limit_exceeded() {
     let app = Live::start().await;
     let err = limit_error(&app, &nested(200)).await;
     assert!(err["message"].as_str().unwrap().contains("nested deeper"), "{err:#}");
-    // Far deeper than any parser stack could take: refused on the text.
+    // Refused on the text with the limit named, not as a syntax error.
     let err = limit_error(&app, &nested(100_000)).await;
     assert!(err["message"].as_str().unwrap().contains("nested deeper"), "{err:#}");
     let deep_list = format!("{{ branch(name: {}\"x\"{}) {{ version }} }}", "[".repeat(50_000), "]".repeat(50_000));

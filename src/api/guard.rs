@@ -244,14 +244,22 @@ impl Extension for GuardExtension {
         prescan(&request.query, &self.limits)?;
         let mut request = next.run(ctx, request).await?;
         let op_name = request.operation_name.clone();
+        let over_http = request.data.contains_key(&std::any::TypeId::of::<super::OverHttp>());
         let doc = request.parsed_query()?;
         check_document(doc, &self.limits)?;
+        let op = operation_type(doc, op_name.as_deref());
+        if over_http && op == Some(OperationType::Subscription) {
+            let msg = "subscriptions are served over WebSocket (graphql-transport-ws) at /graphql/ws";
+            let mut err = ServerError::new(msg, None);
+            err.extensions.get_or_insert_with(Default::default).set("code", "BAD_USER_INPUT");
+            return Err(err);
+        }
         if !self.limits.introspection && selects_introspection(doc) {
             let mut err = ServerError::new("introspection is disabled on this server", None);
             err.extensions.get_or_insert_with(Default::default).set("code", "FORBIDDEN");
             return Err(err);
         }
-        *self.operation.lock().unwrap_or_else(|e| e.into_inner()) = operation_type(doc, op_name.as_deref());
+        *self.operation.lock().unwrap_or_else(|e| e.into_inner()) = op;
         Ok(request)
     }
 

@@ -78,6 +78,11 @@ impl Default for SchemaOptions {
     }
 }
 
+/// Marks a request that came over plain HTTP (request data): a
+/// subscription there is refused before execution.
+#[derive(Clone, Copy)]
+pub struct OverHttp;
+
 /// Cancelled when the server shuts down (schema data for subscriptions).
 #[derive(Clone)]
 pub struct Shutdown(pub tokio_util::sync::CancellationToken);

@@ -21,7 +21,7 @@ use super::body::BodyError;
 use super::negotiate::{self, BodyKind, MediaType};
 use super::AppState;
 use crate::api::guard::{self, take_executed};
-use crate::api::Author;
+use crate::api::{Author, OverHttp};
 
 const AUTHOR_HEADER: &str = "x-ontograph-author";
 const MAX_AUTHOR: usize = 200;
@@ -89,7 +89,8 @@ async fn execute(
     let batch = match author(headers) {
         Some(a) => batch.data(a),
         None => batch,
-    };
+    }
+    .data(OverHttp);
     let status = |executed: bool| {
         if executed || media == MediaType::Json {
             StatusCode::OK
@@ -152,38 +153,30 @@ enum Preflight {
     },
 }
 
-/// Checks that need the operation's type before execution: a mutation is
-/// refused over GET (405), a subscription over HTTP (400). The text is
-/// prescanned first so a hostile one is never parsed here; a
-/// document that fails a check is left to execution (the guard) to report.
+/// Checks before execution. The text is prescanned first (a hostile one
+/// is never parsed here). A GET is parsed to refuse a mutation (405). A
+/// POST is parsed only when it has fragment spreads, to check its
+/// expanded size before the response cache walks it (that walk expands
+/// spreads); without any, the walk is linear in the prescanned text, and
+/// a response-cache hit then costs no parse at all. A document that fails
+/// a check is left to execution (the guard) to report.
 fn preflight(app: &AppState, media: MediaType, req: &mut Request, is_get: bool) -> Preflight {
     if req.query.is_empty() || guard::prescan(&req.query, &app.limits).is_err() {
         return Preflight::Run { checked: false };
     }
+    if !is_get && !req.query.contains("...") {
+        return Preflight::Run { checked: true };
+    }
     let name = req.operation_name.clone();
     let Ok(doc) = req.parsed_query() else { return Preflight::Run { checked: false } };
     let checked = guard::check_document(doc, &app.limits).is_ok();
-    match guard::operation_type(doc, name.as_deref()) {
-        Some(OperationType::Mutation) if is_get => {
-            let mut res = reject(
-                app,
-                StatusCode::METHOD_NOT_ALLOWED,
-                media,
-                "BAD_USER_INPUT",
-                "mutations are not allowed over GET; use POST",
-            );
-            res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-            Preflight::Refuse(res)
-        }
-        Some(OperationType::Subscription) => Preflight::Refuse(reject(
-            app,
-            StatusCode::BAD_REQUEST,
-            media,
-            "BAD_USER_INPUT",
-            "subscriptions are served over WebSocket (graphql-transport-ws) at /graphql/ws",
-        )),
-        _ => Preflight::Run { checked },
+    if is_get && guard::operation_type(doc, name.as_deref()) == Some(OperationType::Mutation) {
+        let msg = "mutations are not allowed over GET; use POST";
+        let mut res = reject(app, StatusCode::METHOD_NOT_ALLOWED, media, "BAD_USER_INPUT", msg);
+        res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return Preflight::Refuse(res);
     }
+    Preflight::Run { checked }
 }
 
 /// The parameters of a GET. async-graphql's `parse_query_string` reads

@@ -2,7 +2,8 @@
 # The result cache over HTTP on loopback with wrk (Debian package `wrk`):
 # throughput and latency of a repeated 3-hop traverse returning ~50 nodes
 # (served from the cache) against `{ __typename }` on the same server, as
-# a ratio; then the same traverse with the cache off, for reference.
+# a ratio; then, for reference, the same without the whole-response cache
+# and with the result cache off.
 # Builds the release binary, generates and imports $N object types.
 # Usage: N=10000 DURATION=10s CONNECTIONS=8 bash benches/http/cache.sh
 set -euo pipefail
@@ -57,6 +58,14 @@ run() { # $1 = label, $2 = body; prints "label req/s p50 p99"
   run typename "$typename"
   run traverse-cached "$three_hop"
 } | tee "$dir/results.txt"
+kill "$server"; wait "$server" 2>/dev/null || true
+# For reference: without the whole-response cache (result cache only).
+start_server --response-cache-bytes 0
+{
+  run typename-no-response-cache "$typename"
+  run traverse-cached-no-response-cache "$three_hop"
+  run traverse-cached-no-response-cache "$three_hop"
+} | tee -a "$dir/results.txt"
 kill "$server"; wait "$server" 2>/dev/null || true
 start_server --cache-capacity-bytes 0
 run traverse-uncached "$three_hop"

@@ -101,12 +101,20 @@ async fn serve(socket: WebSocket, app: AppState, protocol: WebSocketProtocols) {
         .take_until(Box::pin(closing));
     let output = Protocol::new(app.schema.clone(), input, protocol);
     futures::pin_mut!(output);
+    let mut rejections = Rejections::default();
     while let Some(msg) = output.next().await {
         let msg = match msg {
             async_graphql::http::WsMessage::Text(text) => {
                 if let Some((false, id)) = operation(text.as_bytes()) {
                     active.update(false, id);
                 }
+                let text = match protocol {
+                    WebSocketProtocols::GraphQLWS => match rejections.rewrite(text) {
+                        Some(text) => text,
+                        None => continue,
+                    },
+                    _ => text,
+                };
                 Message::Text(text.into())
             }
             async_graphql::http::WsMessage::Close(code, reason) => {
@@ -122,4 +130,45 @@ async fn serve(socket: WebSocket, app: AppState, protocol: WebSocketProtocols) {
         let _ = sink.send(Message::Close(Some(frame))).await;
     }
     let _ = sink.close().await;
+}
+
+/// graphql-transport-ws reports an operation rejected before execution
+/// (a parse, validation or limit error) as one `error` message whose
+/// payload is the list of errors, and sends no `complete` after it.
+/// async-graphql sends a `next` carrying the errors (and null `data`),
+/// then `complete`: rewrite the first, drop the second. An operation's
+/// later results with errors stay `next` (they are results).
+#[derive(Default)]
+struct Rejections {
+    /// Operations that delivered a result (their errors are results).
+    started: HashSet<String>,
+    /// Operations answered with `error`, whose `complete` is dropped.
+    rejected: HashSet<String>,
+}
+
+impl Rejections {
+    fn rewrite(&mut self, text: String) -> Option<String> {
+        let Ok(v) = serde_json::from_str::<Value>(&text) else { return Some(text) };
+        let (Some(id), Some(ty)) = (v.get("id").and_then(Value::as_str), v.get("type").and_then(Value::as_str)) else {
+            return Some(text);
+        };
+        match ty {
+            "next" if !self.started.contains(id) => {
+                let payload = &v["payload"];
+                let no_data = payload.get("data").is_none_or(Value::is_null);
+                if no_data && payload.get("errors").is_some_and(Value::is_array) {
+                    self.rejected.insert(id.to_owned());
+                    let msg = serde_json::json!({ "id": id, "type": "error", "payload": payload["errors"] });
+                    return Some(msg.to_string());
+                }
+                self.started.insert(id.to_owned());
+                Some(text)
+            }
+            "complete" => {
+                self.started.remove(id);
+                (!self.rejected.remove(id)).then_some(text)
+            }
+            _ => Some(text),
+        }
+    }
 }

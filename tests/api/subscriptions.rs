@@ -120,15 +120,15 @@ async fn invalid_subscriptions_get_errors_and_the_connection_survives() {
     let mut ws = connect(&app).await;
     let deep = format!("subscription {}{}", "{ a ".repeat(200), "}".repeat(200));
     send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": { "query": deep } })).await;
-    // async-graphql reports a rejected operation as a `next` carrying
-    // the errors, then `complete`.
+    // A rejected operation gets one `error` message (payload: the
+    // errors) and no `complete`, as graphql-transport-ws specifies.
     let msg = recv(&mut ws).await.unwrap();
-    assert_eq!(msg["payload"]["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED", "{msg}");
-    assert_eq!(recv(&mut ws).await.unwrap(), json!({ "id": "1", "type": "complete" }));
+    assert_eq!((msg["id"].clone(), msg["type"].clone()), (json!("1"), json!("error")), "{msg}");
+    assert_eq!(msg["payload"][0]["extensions"]["code"], "LIMIT_EXCEEDED", "{msg}");
     send(&mut ws, json!({ "id": "2", "type": "subscribe", "payload": { "query": "subscription { nope }" } })).await;
     let msg = recv(&mut ws).await.unwrap();
-    assert_eq!(msg["payload"]["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{msg}");
-    assert_eq!(recv(&mut ws).await.unwrap(), json!({ "id": "2", "type": "complete" }));
+    assert_eq!((msg["id"].clone(), msg["type"].clone()), (json!("2"), json!("error")), "{msg}");
+    assert_eq!(msg["payload"][0]["extensions"]["code"], "BAD_USER_INPUT", "{msg}");
     // A query over the socket still works.
     send(&mut ws, json!({ "id": "3", "type": "subscribe", "payload": { "query": "{ __typename }" } })).await;
     assert_eq!(recv(&mut ws).await.unwrap()["payload"]["data"]["__typename"], "QueryRoot");

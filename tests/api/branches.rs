@@ -1,6 +1,7 @@
 //! Branches end to end: diff, three-way merge with every conflict kind,
 //! resolutions, dry runs, the moving merge base, races on the target,
 //! protection, deletion rules and time travel (also after a restart).
+//! Every scenario runs on SQLite and on PostgreSQL (`conformance!`).
 
 use ontograph::graph::GraphIndex;
 use serde_json::{json, Value};
@@ -18,8 +19,8 @@ const MERGE: &str = r#"mutation($s: String!, $t: String! = "main", $dry: Boolean
 const COMMIT: &str = r#"mutation($b: String!, $c: [ChangeInput!]!) { commit(branch: $b, changes: $c) { version } }"#;
 
 /// main: A; B extends A; E (description "base"); link A.owns.B. Then `dev` forks it.
-async fn forked() -> TestApp {
-    let app = TestApp::new().await;
+async fn forked(url: &str) -> TestApp {
+    let app = TestApp::open(url).await;
     let changes = json!([
         { "createObjectType": { "apiName": "A" } },
         { "createObjectType": { "apiName": "B", "extends": ["A"] } },
@@ -72,9 +73,8 @@ fn e_doc(description: &str) -> Value {
             "properties": [], "extends": [], "implements": [] })
 }
 
-#[tokio::test]
-async fn diff_lists_entity_and_field_changes_since_the_fork() {
-    let app = forked().await;
+async fn diff_lists_entity_and_field_changes_since_the_fork(url: &str) {
+    let app = forked(url).await;
     update(&app, "dev", "E", json!({ "description": "dev" })).await;
     create(&app, "dev", json!({ "apiName": "C", "extends": ["B"] })).await;
     update(&app, "main", "A", json!({ "displayName": "Main A" })).await;
@@ -96,9 +96,8 @@ async fn diff_lists_entity_and_field_changes_since_the_fork() {
     assert_eq!(code(&err), "NOT_FOUND");
 }
 
-#[tokio::test]
-async fn merge_combines_both_sides_field_by_field_as_one_commit() {
-    let app = forked().await;
+async fn merge_combines_both_sides_field_by_field_as_one_commit(url: &str) {
+    let app = forked(url).await;
     update(&app, "dev", "E", json!({ "displayName": "Dev E" })).await;
     create(&app, "dev", json!({ "apiName": "C", "extends": ["B"] })).await;
     update(&app, "main", "E", json!({ "description": "main" })).await;
@@ -135,9 +134,8 @@ async fn merge_combines_both_sides_field_by_field_as_one_commit() {
     assert_eq!(app.branch_version("main").await, 3);
 }
 
-#[tokio::test]
-async fn a_merge_moves_the_base_so_merging_again_applies_only_newer_changes() {
-    let app = forked().await;
+async fn a_merge_moves_the_base_so_merging_again_applies_only_newer_changes(url: &str) {
+    let app = forked(url).await;
     update(&app, "dev", "E", json!({ "displayName": "Dev E" })).await;
     merge(&app, json!({ "s": "dev" })).await;
     update(&app, "main", "E", json!({ "description": "main" })).await;
@@ -157,9 +155,8 @@ async fn a_merge_moves_the_base_so_merging_again_applies_only_newer_changes() {
     assert_eq!(object(&app, "dev", "E").await["description"], "main");
 }
 
-#[tokio::test]
-async fn modify_modify_conflict_writes_nothing_until_resolved() {
-    let app = forked().await;
+async fn modify_modify_conflict_writes_nothing_until_resolved(url: &str) {
+    let app = forked(url).await;
     update(&app, "dev", "E", json!({ "description": "dev", "displayName": "Dev E" })).await;
     update(&app, "main", "E", json!({ "description": "main" })).await;
     let conflict = json!({ "entityKind": "OBJECT_TYPE", "id": "E", "field": "description", "kind": "MODIFY_MODIFY",
@@ -188,9 +185,8 @@ async fn modify_modify_conflict_writes_nothing_until_resolved() {
     assert_eq!(err["extensions"]["field"], "resolutions[0]");
 }
 
-#[tokio::test]
-async fn modify_delete_and_add_add_conflicts() {
-    let app = forked().await;
+async fn modify_delete_and_add_add_conflicts(url: &str) {
+    let app = forked(url).await;
     delete(&app, "dev", "E").await;
     update(&app, "main", "E", json!({ "description": "main" })).await;
     create(&app, "dev", json!({ "apiName": "F", "description": "dev" })).await;
@@ -216,9 +212,8 @@ async fn modify_delete_and_add_add_conflicts() {
     assert_eq!(object(&app, "main", "F").await["description"], "main");
 }
 
-#[tokio::test]
-async fn a_deletion_that_breaks_a_new_reference_is_a_broken_reference_conflict() {
-    let app = forked().await;
+async fn a_deletion_that_breaks_a_new_reference_is_a_broken_reference_conflict(url: &str) {
+    let app = forked(url).await;
     delete(&app, "dev", "E").await;
     create(&app, "main", json!({ "apiName": "G", "extends": ["E"] })).await;
     let err = app.err(MERGE, json!({ "s": "dev" })).await;
@@ -238,9 +233,8 @@ async fn a_deletion_that_breaks_a_new_reference_is_a_broken_reference_conflict()
     assert_eq!(object(&app, "main", "G").await["extends"], json!([]));
 }
 
-#[tokio::test]
-async fn a_protected_target_changes_only_through_merges() {
-    let app = forked().await;
+async fn a_protected_target_changes_only_through_merges(url: &str) {
+    let app = forked(url).await;
     app.ok(r#"mutation { setBranchProtection(name: "main", protected: true) { protected } }"#, json!({})).await;
     let err = app.err(COMMIT, json!({ "b": "main", "c": [{ "createObjectType": { "apiName": "X" } }] })).await;
     assert_eq!(code(&err), "BRANCH_PROTECTED");
@@ -250,9 +244,8 @@ async fn a_protected_target_changes_only_through_merges() {
     assert_eq!(object(&app, "main", "X").await["version"], 1);
 }
 
-#[tokio::test]
-async fn deleting_a_branch_with_forks_is_in_use_and_main_is_refused() {
-    let app = forked().await;
+async fn deleting_a_branch_with_forks_is_in_use_and_main_is_refused(url: &str) {
+    let app = forked(url).await;
     app.ok(r#"mutation { createBranch(name: "feature", from: "dev") { parent } }"#, json!({})).await;
     let err = app.err(r#"mutation { deleteBranch(name: "dev", expectedVersion: 0) }"#, json!({})).await;
     assert_eq!(code(&err), "IN_USE");
@@ -263,9 +256,8 @@ async fn deleting_a_branch_with_forks_is_in_use_and_main_is_refused() {
     app.ok(r#"mutation { deleteBranch(name: "dev", expectedVersion: 0) }"#, json!({})).await;
 }
 
-#[tokio::test]
-async fn a_concurrent_change_on_the_target_is_a_conflict_never_an_overwrite() {
-    let app = forked().await;
+async fn a_concurrent_change_on_the_target_is_a_conflict_never_an_overwrite(url: &str) {
+    let app = forked(url).await;
     update(&app, "dev", "E", json!({ "description": "dev", "displayName": "Dev E" })).await;
     let preview = merge(&app, json!({ "s": "dev", "dry": true })).await;
     assert_eq!(preview["conflicts"], json!([]));
@@ -283,10 +275,12 @@ async fn a_concurrent_change_on_the_target_is_a_conflict_never_an_overwrite() {
         object(&app, "main", "E").await,
         json!({ "displayName": "Dev E", "description": "main", "extends": [], "version": 3 })
     );
+}
 
-    // Truly concurrent: merges racing edits of the merged field never lose
-    // an edit silently: each merge either conflicts or lands.
-    let app = forked().await;
+/// Merges racing edits of the merged field never lose an edit silently:
+/// each merge either conflicts or lands before the edit.
+async fn merges_racing_edits_never_lose_one(url: &str) {
+    let app = forked(url).await;
     update(&app, "dev", "E", json!({ "description": "dev" })).await;
     let edit = async {
         // An edit that lost the race to the merge retries at the new version.
@@ -314,9 +308,8 @@ async fn a_concurrent_change_on_the_target_is_a_conflict_never_an_overwrite() {
 
 /// Every state a branch passed through, read back with `at:`, equals the
 /// snapshot taken at the time, on the live engine and after a restart.
-#[tokio::test]
-async fn time_travel_reads_equal_snapshots_taken_at_the_time() {
-    let app = forked().await;
+async fn time_travel_reads_equal_snapshots_taken_at_the_time(url: &str) {
+    let app = forked(url).await;
     let q = r#"query($b: String!, $at: Int) { branch(name: $b, at: $at) { version
         objectTypes(first: 100) { edges { node { apiName displayName description extends version } } }
         linkTypes(first: 100) { edges { node { id version } } }
@@ -345,3 +338,17 @@ async fn time_travel_reads_equal_snapshots_taken_at_the_time() {
         }
     }
 }
+
+conformance!(
+    diff_lists_entity_and_field_changes_since_the_fork,
+    merge_combines_both_sides_field_by_field_as_one_commit,
+    a_merge_moves_the_base_so_merging_again_applies_only_newer_changes,
+    modify_modify_conflict_writes_nothing_until_resolved,
+    modify_delete_and_add_add_conflicts,
+    a_deletion_that_breaks_a_new_reference_is_a_broken_reference_conflict,
+    a_protected_target_changes_only_through_merges,
+    deleting_a_branch_with_forks_is_in_use_and_main_is_refused,
+    a_concurrent_change_on_the_target_is_a_conflict_never_an_overwrite,
+    merges_racing_edits_never_lose_one,
+    time_travel_reads_equal_snapshots_taken_at_the_time,
+);

@@ -1,5 +1,7 @@
 //! `TestApp`: a fresh database, an engine and the schema, in-process.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use async_graphql::{Request, Variables};
 use ontograph::api::{build_schema, OntographSchema};
 use ontograph::engine::Engine;
@@ -103,4 +105,40 @@ pub fn postgres_url(test: &str) -> Option<String> {
             None
         }
     }
+}
+
+static PG_DBS: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh PostgreSQL database per test, dropped afterwards.
+pub async fn with_postgres<F: std::future::Future<Output = ()>>(test: &str, case: impl FnOnce(String) -> F) {
+    let Some(admin) = postgres_url(test) else {
+        return;
+    };
+    let name = format!("ontograph_t_{}_{}", std::process::id(), PG_DBS.fetch_add(1, Ordering::SeqCst));
+    let pool = sqlx::PgPool::connect(&admin).await.expect("connect to ONTOGRAPH_TEST_POSTGRES_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
+    let (base, _) = admin.rsplit_once('/').expect("URL has a database path");
+    case(format!("{base}/{name}")).await;
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&pool).await.unwrap();
+}
+
+/// Run each scenario `fn(url: &str)` against a SQLite file and against
+/// PostgreSQL (a fresh database each; skipped with a notice without
+/// `ONTOGRAPH_TEST_POSTGRES_URL`): modules `sqlite_file` and `postgres`.
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite_file {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let dir = tempfile::tempdir().unwrap();
+                super::$case(&format!("sqlite://{}", dir.path().join("t.db").display())).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                $crate::helpers::with_postgres(stringify!($case), |url| async move { super::$case(&url).await }).await;
+            })*
+        }
+    };
 }

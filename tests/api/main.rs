@@ -1,6 +1,9 @@
 //! Integration tests: one binary, one module per area. Most run the schema
 //! in-process through `TestApp`; `http`, `crash` run the real server.
 
+#[macro_use]
+mod helpers;
+
 mod branches;
 mod cache;
 mod cli;
@@ -8,7 +11,6 @@ mod concurrency;
 mod crash;
 mod entities;
 mod fuzz;
-mod helpers;
 mod http;
 mod limits;
 mod live;

@@ -2,7 +2,6 @@
 //! and in-memory) and PostgreSQL (`ONTOGRAPH_TEST_POSTGRES_URL`; skipped
 //! with a notice when unset). Same semantics on both is the contract.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
@@ -11,7 +10,7 @@ use ontograph::model::{ChangeKind, EntityChange, EntityKind};
 use ontograph::store::{connect, load_rows, EntityRow, MergeMark, NewBranch, NewCommit, Store};
 use serde_json::json;
 
-use crate::helpers::{postgres_url, TestApp};
+use crate::helpers::TestApp;
 
 fn row(id: &str, version: i64, body: Option<&str>) -> EntityRow {
     EntityRow { kind: EntityKind::ObjectType, id: id.into(), version, body: body.map(str::to_owned) }
@@ -274,39 +273,6 @@ async fn engine_merge_survives_restart(url: &str) {
     assert_eq!(past["b"]["objectType"], json!({ "description": "dev", "version": 2 }));
     assert_eq!(past["d"]["objectType"], json!({ "description": "dev", "version": 2 }));
     assert_eq!(past["a"]["objectType"]["version"], 1);
-}
-
-static PG_DBS: AtomicUsize = AtomicUsize::new(0);
-
-/// A fresh PostgreSQL database per test, dropped afterwards.
-async fn with_postgres<F: std::future::Future<Output = ()>>(test: &str, case: impl FnOnce(String) -> F) {
-    let Some(admin) = postgres_url(test) else {
-        return;
-    };
-    let name = format!("ontograph_t_{}_{}", std::process::id(), PG_DBS.fetch_add(1, Ordering::SeqCst));
-    let pool = sqlx::PgPool::connect(&admin).await.expect("connect to ONTOGRAPH_TEST_POSTGRES_URL");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
-    let (base, _) = admin.rsplit_once('/').expect("URL has a database path");
-    case(format!("{base}/{name}")).await;
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&pool).await.unwrap();
-}
-
-macro_rules! conformance {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite_file {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                let dir = tempfile::tempdir().unwrap();
-                super::$case(&format!("sqlite://{}", dir.path().join("t.db").display())).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                super::with_postgres(stringify!($case), |url| async move { super::$case(&url).await }).await;
-            })*
-        }
-    };
 }
 
 conformance!(

@@ -98,6 +98,14 @@ impl ResponseCache {
         ResponseCache { entries, capacity_bytes, counts: Default::default() }
     }
 
+    /// Apply pending evictions now (the cache does this in the background;
+    /// tests and stats readers that need exact sizes call it).
+    pub async fn sync(&self) {
+        if let Some(c) = &self.entries {
+            c.run_pending_tasks().await;
+        }
+    }
+
     pub fn stats(&self) -> ResponseCacheStats {
         let (entries, weighted_bytes) = self.entries.as_ref().map_or((0, 0), |c| (c.entry_count(), c.weighted_size()));
         ResponseCacheStats {

@@ -152,3 +152,23 @@ async fn concurrent_readers_never_see_a_stale_response() {
     assert_eq!(body["branch"]["version"], 40);
     assert!(hits > 0, "some reads between commits were replayed");
 }
+
+#[tokio::test]
+async fn stays_within_its_capacity_under_a_stream_of_distinct_queries() {
+    let app = TestApp::with_demo().await;
+    let capacity = 64 * 1024;
+    let cache = ResponseCache::new(capacity);
+    let q = r#"query($n: ID!) { branch { objectType(apiName: $n) { apiName description properties { apiName } } } }"#;
+    let names = ["Employee", "Person", "Customer", "Invoice", "Payment", "Office"];
+    for i in 0..600 {
+        // Distinct texts (an alias makes each query new), each stored.
+        let text = q.replace("objectType(", &format!("t{i}: objectType("));
+        for _ in 0..2 {
+            run(&app, &cache, &text, json!({ "n": names[i % names.len()] })).await;
+        }
+    }
+    cache.sync().await;
+    let stats = cache.stats();
+    assert!(stats.weighted_bytes <= capacity, "{} > {capacity}", stats.weighted_bytes);
+    assert!(stats.entries > 10 && stats.entries < 600, "{} entries", stats.entries);
+}

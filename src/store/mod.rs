@@ -87,6 +87,11 @@ fn db_error(what: &str, err: sqlx::Error) -> Error {
         if db.is_unique_violation() {
             return Error::AlreadyExists(what.to_owned());
         }
+        // A row naming a branch deleted meanwhile (e.g. the source of a
+        // merge): the branch is gone.
+        if db.is_foreign_key_violation() {
+            return Error::NotFound(format!("{what}: a branch it names no longer exists"));
+        }
     }
     Error::Internal(anyhow::Error::new(err).context(format!("store: {what}")))
 }

@@ -238,6 +238,11 @@ async fn rows_at_touched_and_merges(url: &str) {
     );
     s.delete_branch("dev").await.unwrap();
     assert!(s.merges().await.unwrap().is_empty());
+    // A merge from a branch deleted meanwhile: NOT_FOUND, nothing written.
+    let ghost = NewCommit { expected_head: 4, merge: Some(MergeMark { source: "ghost", source_version: 0 }), ..c };
+    assert_eq!(s.append_commit(&ghost).await.unwrap_err().code(), "NOT_FOUND");
+    assert_eq!(s.branches().await.unwrap()[0].head, 4);
+    assert_eq!(s.commits("main", None, 10).await.unwrap().len(), 4);
 }
 
 /// Through the engine: merges, their bases and time travel after a restart.

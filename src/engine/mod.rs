@@ -332,17 +332,36 @@ async fn load_branches(store: &dyn Store, records: &[BranchRecord]) -> Result<BT
 /// Resolve a branch's rows and build its ontology off the async workers
 /// (a million-entity branch takes seconds of CPU).
 async fn load_ontology(store: &dyn Store, records: &[BranchRecord], name: &str, at: i64) -> Result<Ontology> {
+    let started = std::time::Instant::now();
     let rows = load_rows(store, records, name, at).await?;
-    tokio::task::spawn_blocking(move || ontology_from_rows(rows)).await.map_err(Error::internal)?
+    let read = started.elapsed();
+    let count = rows.len();
+    let o = tokio::task::spawn_blocking(move || ontology_from_rows(rows)).await.map_err(Error::internal)??;
+    let (read_ms, total_ms) = (read.as_millis() as u64, started.elapsed().as_millis() as u64);
+    tracing::info!(branch = name, version = at, entities = count, read_ms, total_ms, "branch loaded");
+    Ok(o)
 }
 
-fn ontology_from_rows(rows: Vec<EntityRow>) -> Result<Ontology> {
-    let mut o = Ontology::default();
-    for r in rows {
-        let Some(body) = r.body else { continue };
-        let e = Entity::from_json(r.kind, &body, r.version)
-            .map_err(|e| Error::internal(anyhow::Error::new(e).context(format!("stored body of {}", r.id))))?;
-        o.put(e);
-    }
-    Ok(o)
+/// Decode the rows (on two threads: JSON decoding is a good part of a
+/// cold start) and build the state in bulk.
+fn ontology_from_rows(mut rows: Vec<EntityRow>) -> Result<Ontology> {
+    rows.retain(|r| r.body.is_some());
+    let decode = |rows: Vec<EntityRow>| -> Result<Vec<Entity>> {
+        rows.into_iter()
+            .map(|r| {
+                let body = r.body.as_deref().unwrap_or_default();
+                Entity::from_json(r.kind, body, r.version)
+                    .map_err(|e| Error::internal(anyhow::Error::new(e).context(format!("stored body of {}", r.id))))
+            })
+            .collect()
+    };
+    let second = rows.split_off(rows.len() / 2);
+    let (first, second) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| decode(second));
+        let first = decode(rows);
+        (first, other.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+    });
+    let mut entities = first?;
+    entities.extend(second?);
+    Ok(Ontology::from_entities(entities))
 }

@@ -208,3 +208,27 @@ fn export_round_trips_byte_identically() {
     let b = serde_json::to_string_pretty(&DocumentRef::of(&o2)).unwrap();
     assert_eq!(a, b);
 }
+
+/// Bulk construction gives exactly the state entity-by-entity `put` gives:
+/// entities, versions and the referrer index.
+#[test]
+fn from_entities_equals_putting_one_by_one() {
+    let mut buf = vec![];
+    crate::cli::generate(2_000, 9, &mut buf).unwrap();
+    let doc: Document = serde_json::from_slice(&buf).unwrap();
+    let mut entities: Vec<Entity> = doc.into_entities().chain(demo().into_entities()).collect();
+    entities.reverse(); // not in key order
+    let mut one_by_one = Ontology::default();
+    for e in entities.iter().cloned() {
+        one_by_one.put(e);
+    }
+    let bulk = Ontology::from_entities(entities);
+    let all = |o: &Ontology| o.entities().collect::<Vec<_>>();
+    assert_eq!(all(&bulk), all(&one_by_one));
+    for e in one_by_one.entities().filter(|e| e.kind() != EntityKind::LinkType) {
+        let id = e.id();
+        let want: Vec<&Name> = one_by_one.referrers(&id).collect();
+        assert_eq!(bulk.referrers(&id).collect::<Vec<_>>(), want, "{id}");
+    }
+    assert!(one_by_one.referrers("Person").count() > 0);
+}

@@ -145,3 +145,56 @@ pub(super) fn overlay(base: &Ontology, rows: Vec<EntityRow>) -> Result<Ontology>
     }
     Ok(o)
 }
+
+impl Engine {
+    /// Build every branch head's graph in the background after start, so
+    /// the first traversal after a restart does not wait for it (seconds
+    /// at a million types). Parents first; a fork's graph is then patched
+    /// from its parent's with the entities that differ between the two
+    /// (the parent's changes since the fork point and the fork's own),
+    /// which is milliseconds instead of another full build. Heads that
+    /// moved on meanwhile are skipped (their graph comes from their own
+    /// predecessor).
+    pub async fn prepare_graphs(&self) -> Result<()> {
+        let mut records = self.records();
+        // Parents before forks: by depth in the branch tree.
+        let depth = |name: &str| super::merge::lineage_len(&records, name);
+        let mut order: Vec<(usize, String)> = records.iter().map(|r| (depth(&r.name), r.name.clone())).collect();
+        order.sort();
+        for (_, name) in order {
+            let Ok(handle) = self.handle(&name) else { continue };
+            let state = handle.state.load_full();
+            if state.built_graph().is_some() {
+                continue;
+            }
+            let parent = records.iter().find(|r| r.name == name).and_then(|r| Some((r.parent.clone()?, r.forked_at?)));
+            let seed = match parent {
+                Some((p, forked_at)) => match self.handle(&p).map(|h| h.state.load_full()) {
+                    Ok(ps) if ps.built_graph().is_some() => {
+                        let mut keys = self.inner.store.touched(&p, forked_at, ps.version).await?;
+                        keys.extend(self.inner.store.touched(&name, 0, state.version).await?);
+                        Some((ps, keys))
+                    }
+                    _ => None,
+                },
+                None => None,
+            };
+            let target = state.clone();
+            tokio::task::spawn_blocking(move || {
+                let patched = seed.and_then(|(ps, keys)| {
+                    ps.built_graph()?.patched(&ps.ontology, &target.ontology, &keys).map(Arc::new)
+                });
+                match patched {
+                    Some(g) => target.provide_graph(g),
+                    None => {
+                        target.graph();
+                    }
+                }
+            })
+            .await
+            .map_err(Error::internal)?;
+            records = self.records();
+        }
+        Ok(())
+    }
+}

@@ -144,3 +144,8 @@ fn lineage(records: &[BranchRecord], name: &str) -> Result<Vec<(String, i64)>> {
     }
     Ok(out)
 }
+
+/// Number of branches from `name` up to its root (1 for a root).
+pub(super) fn lineage_len(records: &[BranchRecord], name: &str) -> usize {
+    lineage(records, name).map_or(usize::MAX, |l| l.len())
+}

@@ -117,6 +117,13 @@ impl BranchState {
             .clone()
     }
 
+    /// Set the graph from elsewhere (patched from a related state's); a
+    /// graph already built wins.
+    fn provide_graph(&self, graph: Arc<GraphIndex>) {
+        let _ = self.graph.set(graph);
+        self.seed.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
     /// The graph if it has been built already (building a large one takes
     /// long enough that it must not happen on an async worker).
     pub fn built_graph(&self) -> Option<Arc<GraphIndex>> {

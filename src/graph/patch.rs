@@ -45,15 +45,21 @@ type Mods = BTreeMap<NodeId, (Vec<Adj>, Vec<Adj>)>;
 
 impl GraphIndex {
     /// The graph of `new`, given that `self` is the graph of `old` and
-    /// `changed` holds (at least) every entity that differs between them.
+    /// `changed` holds (at least) every entity that differs between them,
+    /// in any order, repeats allowed.
     /// Equal to `GraphIndex::build(new)`. `None` when the set of relation
     /// labels changes (a link type with a new apiName, or the last of one
     /// gone) or a link type uses a reserved label: build from scratch then.
     pub fn patched(&self, old: &Ontology, new: &Ontology, changed: &[EntityKey]) -> Option<GraphIndex> {
+        // Callers may name an entity more than once (changes accumulated
+        // over several commits); each must count once.
+        let mut changed: Vec<&EntityKey> = changed.iter().collect();
+        changed.sort_unstable();
+        changed.dedup();
         // Nodes that came or went.
         let mut removed: HashSet<&str> = HashSet::new();
         let mut added: Vec<(Name, NodeKind)> = Vec::new();
-        for (kind, id) in changed {
+        for &(kind, id) in &changed {
             let Some(nk) = node_kind(*kind) else { continue };
             match (old.entity(*kind, id).is_some(), new.entity(*kind, id).is_some()) {
                 (true, false) => {
@@ -68,7 +74,7 @@ impl GraphIndex {
 
         // Edges that came or went, by source (out rows) and target (in rows).
         let (mut out_mods, mut in_mods) = (Mods::new(), Mods::new());
-        for (kind, id) in changed {
+        for &(kind, id) in &changed {
             let before = old.entity(*kind, id);
             let after = new.entity(*kind, id);
             if *kind == EntityKind::LinkType {

@@ -51,6 +51,16 @@ impl Server {
         if args.protect_main {
             engine.set_protection(MAIN, true).await?;
         }
+        // Graphs are built on first use; build them now, in the
+        // background, so the first traversal after a restart is fast.
+        let graphs = engine.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            match graphs.prepare_graphs().await {
+                Ok(()) => tracing::info!(ms = started.elapsed().as_millis() as u64, "branch graphs ready"),
+                Err(e) => tracing::warn!(error = %e, "preparing branch graphs failed; they are built on first use"),
+            }
+        });
         let listener = TcpListener::bind(args.addr).await.with_context(|| format!("binding {}", args.addr))?;
         let addr = listener.local_addr()?;
         let (stop_http, closing) = (CancellationToken::new(), CancellationToken::new());

@@ -339,6 +339,36 @@ async fn time_travel_reads_equal_snapshots_taken_at_the_time(url: &str) {
     }
 }
 
+/// Commits nobody read the graph of accumulate their changes; the graph
+/// then patched over all of them (one entity changed twice) is exact.
+async fn unread_commits_patch_the_graph_once(url: &str) {
+    let app = forked(url).await;
+    app.engine.branch("main").unwrap().state.graph();
+    create(&app, "main", json!({ "apiName": "X", "extends": ["A"] })).await;
+    update(&app, "main", "X", json!({ "extends": ["B"] })).await;
+    delete(&app, "main", "E").await;
+    let state = app.engine.branch("main").unwrap().state;
+    assert!(state.built_graph().is_none());
+    assert_eq!(*state.graph(), GraphIndex::build(&state.ontology));
+}
+
+/// After a restart the graphs are prepared in the background: the
+/// parent's built, the fork's patched from it; both equal fresh builds.
+async fn graphs_are_prepared_after_a_restart(url: &str) {
+    let app = forked(url).await;
+    update(&app, "dev", "E", json!({ "extends": ["A"] })).await;
+    create(&app, "dev", json!({ "apiName": "C", "extends": ["B"] })).await;
+    update(&app, "main", "B", json!({ "extends": [] })).await;
+    delete(&app, "main", "E").await;
+    let app = app.reopen().await;
+    app.engine.prepare_graphs().await.unwrap();
+    for branch in ["main", "dev"] {
+        let state = app.engine.branch(branch).unwrap().state;
+        let graph = state.built_graph().expect("prepared");
+        assert_eq!(*graph, GraphIndex::build(&state.ontology), "{branch}");
+    }
+}
+
 conformance!(
     diff_lists_entity_and_field_changes_since_the_fork,
     merge_combines_both_sides_field_by_field_as_one_commit,
@@ -351,4 +381,6 @@ conformance!(
     a_concurrent_change_on_the_target_is_a_conflict_never_an_overwrite,
     merges_racing_edits_never_lose_one,
     time_travel_reads_equal_snapshots_taken_at_the_time,
+    graphs_are_prepared_after_a_restart,
+    unread_commits_patch_the_graph_once,
 );

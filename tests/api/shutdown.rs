@@ -63,6 +63,15 @@ async fn sigterm_finishes_in_flight_requests_and_closes_subscriptions_cleanly() 
     conn.write_all(head.as_bytes()).await.unwrap();
     conn.write_all(first).await.unwrap();
     conn.flush().await.unwrap();
+    // Wait until the server holds the request (its head parsed; the scrape
+    // itself is the other one in flight): before that the connection is
+    // idle, and graceful shutdown rightly just closes it.
+    for _ in 0..6000 {
+        if sample(&metrics(&server).await, "ontograph_http_requests_in_flight") == Some(2.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 
     server.terminate();
     server.wait_for_log("shutting down", Duration::from_secs(30)).await;

@@ -187,6 +187,14 @@ pub struct LimitArgs {
     /// running a query (mutations always complete); 0 turns it off.
     #[arg(long, env = "ONTOGRAPH_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
     pub request_timeout_ms: u64,
+    /// Most WebSocket connections open at once on /graphql/ws; more are
+    /// refused with HTTP 503 before the upgrade.
+    #[arg(long, env = "ONTOGRAPH_MAX_WS_CONNECTIONS", default_value_t = 1_000)]
+    pub max_ws_connections: usize,
+    /// Most operations (subscriptions) running at once on one WebSocket
+    /// connection; a further `subscribe` gets an `error` message.
+    #[arg(long, env = "ONTOGRAPH_MAX_WS_OPERATIONS", default_value_t = 100)]
+    pub max_ws_operations: usize,
     /// Refuse introspection (`__schema`, `__type`); GraphiQL then has no docs or completion.
     #[arg(long, env = "ONTOGRAPH_NO_INTROSPECTION")]
     pub no_introspection: bool,
@@ -204,6 +212,8 @@ impl Default for LimitArgs {
             max_document_bytes: d.max_document_bytes,
             max_directives: d.max_directives,
             request_timeout_ms: 30_000,
+            max_ws_connections: 1_000,
+            max_ws_operations: 100,
             no_introspection: !d.introspection,
         }
     }

@@ -11,6 +11,7 @@ mod negotiate;
 mod server;
 mod ws;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -51,6 +52,10 @@ struct AppState {
     /// WebSocket connections, which outlive the HTTP server's own
     /// graceful shutdown (they are upgraded away from it).
     tracker: TaskTracker,
+    /// Permits for open WebSocket connections (`--max-ws-connections`).
+    ws_connections: Arc<tokio::sync::Semaphore>,
+    /// Operations one WebSocket connection may run at once.
+    max_ws_operations: usize,
 }
 
 /// The whole HTTP surface over one engine and its schema.

@@ -93,6 +93,8 @@ impl Server {
             request_timeout: args.limits.request_timeout(),
             shutdown: closing.clone(),
             tracker: tracker.clone(),
+            ws_connections: std::sync::Arc::new(tokio::sync::Semaphore::new(args.limits.max_ws_connections)),
+            max_ws_operations: args.limits.max_ws_operations,
         });
         let stop = stop_http.clone();
         let task = tokio::spawn(async move {

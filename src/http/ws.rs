@@ -35,11 +35,19 @@ pub async fn handler(State(app): State<AppState>, headers: HeaderMap, upgrade: W
         let msg = "Sec-WebSocket-Protocol must be graphql-transport-ws (or graphql-ws)";
         return (StatusCode::BAD_REQUEST, msg).into_response();
     };
+    let Ok(permit) = app.ws_connections.clone().try_acquire_owned() else {
+        let body = serde_json::json!({ "errors": [{
+            "message": "too many WebSocket connections; try again later",
+            "extensions": { "code": "LIMIT_EXCEEDED" } }] });
+        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+    };
     let tracker = app.tracker.clone();
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .max_message_size(app.max_body_bytes)
-        .on_upgrade(move |socket| tracker.track_future(serve(socket, app, protocol)))
+    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).max_message_size(app.max_body_bytes).on_upgrade(move |socket| {
+        tracker.track_future(async move {
+            serve(socket, app, protocol).await;
+            drop(permit);
+        })
+    })
 }
 
 /// The operation id a protocol message starts or ends, if any.
@@ -61,6 +69,10 @@ struct Active {
 }
 
 impl Active {
+    fn len(&self) -> usize {
+        self.ids.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     fn update(&self, start: bool, id: String) {
         let mut ids = self.ids.lock().unwrap_or_else(|e| e.into_inner());
         if start {
@@ -78,6 +90,10 @@ async fn serve(socket: WebSocket, app: AppState, protocol: WebSocketProtocols) {
     let active = Arc::new(Active::default());
     let mut count_rx = active.count.subscribe();
     let incoming = active.clone();
+    let max_operations = app.max_ws_operations;
+    // Refusals of operations over the per-connection cap, answered beside
+    // the protocol engine's own messages.
+    let (refuse, refusals) = tokio::sync::mpsc::unbounded_channel::<String>();
     let shutdown = app.shutdown.clone();
     // Input ends when the client goes away, or on shutdown once nothing is
     // running (or after the grace period).
@@ -93,16 +109,35 @@ async fn serve(socket: WebSocket, app: AppState, protocol: WebSocketProtocols) {
                 _ => None,
             })
         })
-        .inspect(move |data| {
-            if let Some((start, id)) = operation(data) {
-                incoming.update(start, id);
-            }
+        .filter_map(move |data| {
+            let pass = match operation(&data) {
+                Some((true, id)) if incoming.len() >= max_operations => {
+                    let _ = refuse.send(refusal(protocol, &id, max_operations));
+                    false
+                }
+                Some((start, id)) => {
+                    incoming.update(start, id);
+                    true
+                }
+                None => true,
+            };
+            futures::future::ready(pass.then_some(data))
         })
         .take_until(Box::pin(closing));
     let output = Protocol::new(app.schema.clone(), input, protocol);
     futures::pin_mut!(output);
+    let mut refusals = refusals;
     let mut rejections = Rejections::default();
-    while let Some(msg) = output.next().await {
+    loop {
+        // The connection ends with the protocol engine's output; refusals
+        // are interleaved while it runs.
+        let msg = tokio::select! {
+            msg = output.next() => match msg {
+                Some(msg) => msg,
+                None => break,
+            },
+            Some(text) = refusals.recv() => async_graphql::http::WsMessage::Text(text),
+        };
         let msg = match msg {
             async_graphql::http::WsMessage::Text(text) => {
                 if let Some((false, id)) = operation(text.as_bytes()) {
@@ -171,4 +206,17 @@ impl Rejections {
             _ => Some(text),
         }
     }
+}
+
+/// The `error` message refusing operation `id` over the per-connection cap.
+fn refusal(protocol: WebSocketProtocols, id: &str, max: usize) -> String {
+    let error = serde_json::json!({
+        "message": format!("at most {max} operations may run at once on one connection"),
+        "extensions": { "code": "LIMIT_EXCEEDED" },
+    });
+    let payload = match protocol {
+        WebSocketProtocols::GraphQLWS => serde_json::json!([error]),
+        _ => error,
+    };
+    serde_json::json!({ "id": id, "type": "error", "payload": payload }).to_string()
 }

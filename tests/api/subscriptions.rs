@@ -145,3 +145,68 @@ async fn a_websocket_without_a_graphql_protocol_is_refused() {
     app.assert_alive().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn websocket_connections_and_operations_are_capped() {
+    let app = Live::start_with(|a| {
+        a.limits.max_ws_connections = 1;
+        a.limits.max_ws_operations = 2;
+    })
+    .await;
+    let mut ws = connect(&app).await;
+    let sub = |id: &str| {
+        let q = "subscription { changes { version } }";
+        json!({ "id": id, "type": "subscribe", "payload": { "query": q } })
+    };
+    send(&mut ws, sub("a")).await;
+    send(&mut ws, sub("b")).await;
+    // A third operation at once is refused with the protocol's error message.
+    send(&mut ws, sub("c")).await;
+    let msg = recv(&mut ws).await.unwrap();
+    assert_eq!((msg["id"].clone(), msg["type"].clone()), (json!("c"), json!("error")), "{msg}");
+    assert_eq!(msg["payload"][0]["extensions"]["code"], "LIMIT_EXCEEDED");
+    // Once one completes, another may start.
+    send(&mut ws, json!({ "id": "a", "type": "complete" })).await;
+    send(&mut ws, sub("d")).await;
+    let metrics = || async { app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap() };
+    for _ in 0..6000 {
+        if sample(&metrics().await, "ontograph_subscriptions_active") == Some(2.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    app.gql(CREATE_OT, json!({ "input": { "apiName": "Capped" } })).await;
+    let mut got = vec![];
+    while got.len() < 2 {
+        let msg = recv(&mut ws).await.unwrap();
+        if msg["type"] == "next" {
+            got.push(msg);
+        }
+    }
+    got.sort_by_key(|m| m["id"].as_str().unwrap().to_owned());
+    let ids: Vec<&str> = got.iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["b", "d"], "{got:?}");
+    assert!(got.iter().all(|m| m["payload"]["data"]["changes"]["version"] == 1));
+
+    // A second connection while the first is open: 503 before the upgrade.
+    let req = format!("ws://{}/graphql/ws", app.server.addr).into_client_request().unwrap();
+    let mut req = req;
+    req.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+    let err = tokio_tungstenite::connect_async(req).await.expect_err("over the connection cap");
+    assert!(err.to_string().contains("503"), "{err}");
+    // Closing the first frees its place.
+    ws.close(None).await.unwrap();
+    drop(ws);
+    let mut reconnected = None;
+    for _ in 0..500 {
+        let mut req = format!("ws://{}/graphql/ws", app.server.addr).into_client_request().unwrap();
+        req.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+        if let Ok((ws, _)) = tokio_tungstenite::connect_async(req).await {
+            reconnected = Some(ws);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(reconnected.is_some(), "the place of a closed connection is never freed");
+    app.stop().await;
+}

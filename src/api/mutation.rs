@@ -267,7 +267,7 @@ impl MutationRoot {
         source: String,
         #[graphql(default = "main")] target: String,
         expected_target_version: Option<i64>,
-        #[graphql(default = false)] dry_run: bool,
+        #[graphql(default_with = "Some(false)")] dry_run: Option<bool>,
         resolutions: Option<Vec<ConflictResolution>>,
         message: Option<String>,
     ) -> async_graphql::Result<MergeResult> {
@@ -276,7 +276,7 @@ impl MutationRoot {
             source,
             target,
             expected_target_version,
-            dry_run,
+            dry_run: dry_run.unwrap_or(false),
             resolutions: resolutions.unwrap_or_default().into_iter().map(Into::into).collect(),
             author: ctx.data_opt::<Author>().map(|a| a.0.clone()),
             message,

@@ -164,6 +164,9 @@ async fn modify_modify_conflict_writes_nothing_until_resolved(url: &str) {
     let err = app.err(MERGE, json!({ "s": "dev" })).await;
     assert_eq!(code(&err), "MERGE_CONFLICT");
     assert_eq!(err["extensions"]["conflicts"], json!([conflict]));
+    // `dryRun: null` is the default, as in DESIGN's `dryRun: Boolean = false`.
+    let err = app.err(MERGE, json!({ "s": "dev", "dry": null })).await;
+    assert_eq!(code(&err), "MERGE_CONFLICT");
     assert_eq!(app.branch_version("main").await, 2);
     assert_eq!(object(&app, "main", "E").await["displayName"], "E");
     let preview = merge(&app, json!({ "s": "dev", "dry": true })).await;

@@ -6,91 +6,9 @@ use ontograph::config::ServeArgs;
 use ontograph::http::Server;
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
-use tempfile::TempDir;
 
 use crate::helpers::{code, CREATE_OT, UPDATE_OT};
-
-/// A running server over a fresh SQLite file, and a client for it.
-struct Live {
-    server: Server,
-    base: String,
-    client: reqwest::Client,
-    _dir: TempDir,
-}
-
-impl Live {
-    async fn start() -> Live {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("http.db").display());
-        let server = Server::start(ServeArgs::for_tests(&url)).await.unwrap();
-        let base = format!("http://{}", server.addr);
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(60))
-            .build()
-            .unwrap();
-        Live { server, base, client, _dir: dir }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// POST a raw body to `/graphql`; status and the body as JSON.
-    async fn post_raw(&self, body: impl Into<reqwest::Body>) -> (StatusCode, Value) {
-        let res = self
-            .client
-            .post(self.url("/graphql"))
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(body)
-            .send()
-            .await
-            .expect("request failed");
-        let status = res.status();
-        let text = res.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("non-JSON body ({status}): {e}: {text}"));
-        (status, body)
-    }
-
-    /// POST a GraphQL request; status and the full response.
-    async fn gql(&self, query: &str, vars: Value) -> (StatusCode, Value) {
-        self.post_raw(json!({ "query": query, "variables": vars }).to_string()).await
-    }
-
-    /// `data` of a request that must succeed with 200 and no errors.
-    async fn ok(&self, query: &str, vars: Value) -> Value {
-        let (status, body) = self.gql(query, vars).await;
-        assert_eq!(status, StatusCode::OK, "{body:#}");
-        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
-        body["data"].clone()
-    }
-
-    /// The first error of a request that must fail with HTTP `status`.
-    async fn err(&self, status: StatusCode, query: &str, vars: Value) -> Value {
-        let (got, body) = self.gql(query, vars).await;
-        assert_eq!(got, status, "{body:#}");
-        assert!(body["errors"][0].is_object(), "expected an error: {body:#}");
-        body["errors"][0].clone()
-    }
-
-    /// The server still answers a trivial query.
-    async fn assert_alive(&self) {
-        let data = self.ok("{ __typename }", json!({})).await;
-        assert!(data["__typename"].is_string(), "{data:#}");
-    }
-
-    async fn main_version(&self) -> i64 {
-        self.ok(r#"{ branch(name: "main") { version } }"#, json!({})).await["branch"]["version"].as_i64().unwrap()
-    }
-
-    async fn create(&self, api_name: &str) -> Value {
-        self.ok(CREATE_OT, json!({ "input": { "apiName": api_name } })).await["createObjectType"].clone()
-    }
-
-    async fn stop(self) {
-        self.server.stop().await.unwrap();
-    }
-}
+use crate::live::Live;
 
 fn assert_error(err: &Value, want: &str) {
     assert_eq!(code(err), want, "{err:#}");

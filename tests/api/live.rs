@@ -68,6 +68,23 @@ impl Live {
         body["data"].clone()
     }
 
+    /// The first error of a request that must fail with HTTP `status`.
+    pub async fn err(&self, status: StatusCode, query: &str, vars: Value) -> Value {
+        let (got, body) = self.gql(query, vars).await;
+        assert_eq!(got, status, "{body:#}");
+        assert!(body["errors"][0].is_object(), "expected an error: {body:#}");
+        body["errors"][0].clone()
+    }
+
+    pub async fn main_version(&self) -> i64 {
+        self.ok(r#"{ branch(name: "main") { version } }"#, json!({})).await["branch"]["version"].as_i64().unwrap()
+    }
+
+    pub async fn create(&self, api_name: &str) -> Value {
+        self.ok(crate::helpers::CREATE_OT, json!({ "input": { "apiName": api_name } })).await["createObjectType"]
+            .clone()
+    }
+
     /// The server still answers `{ __typename }`.
     pub async fn assert_alive(&self) {
         let data = self.ok("{ __typename }", json!({})).await;

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use super::{BranchHandle, BranchState, Engine};
 use crate::error::{Error, Result};
 use crate::model::{Entity, EntityKey, Ontology};
-use crate::store::{BranchRecord, EntityRow, Store};
+use crate::store::{lineage, BranchRecord, EntityRow, Store};
 
 /// Past states kept in memory. Their entities share structure with the
 /// head, but a past state that was traversed holds a graph of its own
@@ -109,20 +109,14 @@ pub(super) async fn rows_at(
     mut keys: Vec<EntityKey>,
 ) -> Result<Vec<EntityRow>> {
     let mut out = Vec::with_capacity(keys.len());
-    let (mut name, mut upto) = (name.to_owned(), at);
-    for _ in 0..=records.len() {
+    for (name, upto) in lineage(records, name, at)? {
         if keys.is_empty() {
             break;
         }
-        let found = store.rows_at(&name, upto, &keys).await?;
+        let found = store.rows_at(name, upto, &keys).await?;
         let got: std::collections::HashSet<(_, &str)> = found.iter().map(|r| (r.kind, r.id.as_str())).collect();
         keys.retain(|(k, id)| !got.contains(&(*k, id.as_str())));
         out.extend(found);
-        let rec = records.iter().find(|r| r.name == name);
-        match rec.and_then(|r| Some((r.parent.clone()?, r.forked_at?))) {
-            Some((parent, forked_at)) => (name, upto) = (parent, forked_at),
-            None => break,
-        }
     }
     out.extend(keys.into_iter().map(|(kind, id)| EntityRow { kind, id, version: 0, body: None }));
     Ok(out)
@@ -132,18 +126,20 @@ pub(super) async fn rows_at(
 pub(super) fn overlay(base: &Ontology, rows: Vec<EntityRow>) -> Result<Ontology> {
     let mut o = base.clone();
     for r in rows {
-        match r.body {
-            Some(body) => {
-                let e = Entity::from_json(r.kind, &body, r.version)
-                    .map_err(|e| Error::internal(anyhow::Error::new(e).context(format!("stored body of {}", r.id))))?;
-                o.put(e);
-            }
+        match &r.body {
+            Some(body) => o.put(decode(&r, body)?),
             None => {
                 o.remove(r.kind, &r.id);
             }
         }
     }
     Ok(o)
+}
+
+/// The entity a stored row holds (`body` is the row's body).
+pub(super) fn decode(row: &EntityRow, body: &str) -> Result<Entity> {
+    Entity::from_json(row.kind, body, row.version)
+        .map_err(|e| Error::internal(anyhow::Error::new(e).context(format!("stored body of {}", row.id))))
 }
 
 impl Engine {
@@ -156,10 +152,12 @@ impl Engine {
     /// moved on meanwhile are skipped (their graph comes from their own
     /// predecessor).
     pub async fn prepare_graphs(&self) -> Result<()> {
-        let mut records = self.records();
         // Parents before forks: by depth in the branch tree.
-        let depth = |name: &str| super::merge::lineage_len(&records, name);
-        let mut order: Vec<(usize, String)> = records.iter().map(|r| (depth(&r.name), r.name.clone())).collect();
+        let records = self.records();
+        let mut order = Vec::with_capacity(records.len());
+        for r in &records {
+            order.push((lineage(&records, &r.name, r.head)?.len(), r.name.clone()));
+        }
         order.sort();
         for (_, name) in order {
             let Ok(handle) = self.handle(&name) else { continue };
@@ -167,17 +165,15 @@ impl Engine {
             if state.built_graph().is_some() {
                 continue;
             }
-            let parent = records.iter().find(|r| r.name == name).and_then(|r| Some((r.parent.clone()?, r.forked_at?)));
-            let seed = match parent {
-                Some((p, forked_at)) => match self.handle(&p).map(|h| h.state.load_full()) {
-                    Ok(ps) if ps.built_graph().is_some() => {
-                        let mut keys = self.inner.store.touched(&p, forked_at, ps.version).await?;
-                        keys.extend(self.inner.store.touched(&name, 0, state.version).await?);
-                        Some((ps, keys))
-                    }
-                    _ => None,
-                },
-                None => None,
+            let parent = handle.meta.parent.as_deref().zip(handle.meta.forked_at);
+            let parent_state = parent.and_then(|(p, f)| Some((p, f, self.handle(p).ok()?.state.load_full())));
+            let seed = match parent_state {
+                Some((p, forked_at, ps)) if ps.built_graph().is_some() => {
+                    let mut keys = self.inner.store.touched(p, forked_at, ps.version).await?;
+                    keys.extend(self.inner.store.touched(&name, 0, state.version).await?);
+                    Some((ps, keys))
+                }
+                _ => None,
             };
             let target = state.clone();
             tokio::task::spawn_blocking(move || {
@@ -193,7 +189,6 @@ impl Engine {
             })
             .await
             .map_err(Error::internal)?;
-            records = self.records();
         }
         Ok(())
     }

@@ -6,11 +6,11 @@
 
 use std::sync::Arc;
 
-use super::write::{check_writable, WriteMeta};
+use super::write::{check_writable, rows_for, WriteMeta};
 use super::{BranchState, Engine};
 use crate::error::{Error, Result};
 use crate::model::{self, Conflict, EntityChange, Resolution};
-use crate::store::{BranchRecord, CommitRecord, MergeRecord};
+use crate::store::{lineage, BranchRecord, CommitRecord, MergeRecord};
 
 /// `mergeBranch`'s arguments.
 pub struct MergeRequest {
@@ -69,8 +69,12 @@ impl Engine {
         // database commit and the publish.
         let task = async move {
             // The target's writer lock: the state merged into is the head
-            // the commit replaces, and a concurrent merge sees this one's base.
-            let _writer = target.write.lock().await;
+            // the commit replaces, and a concurrent merge sees this one's
+            // base. A dry run writes nothing, so it does not hold writers up.
+            let _writer = match req.dry_run {
+                false => Some(target.write.lock().await),
+                true => None,
+            };
             let t = target.state.load_full();
             let s = source.state.load_full();
             let meta = WriteMeta {
@@ -83,11 +87,14 @@ impl Engine {
             check_writable(&target, &t, &meta)?;
             let (base_branch, base_version) = engine.merge_base(&req.source, &req.target).await?;
             let base = engine.state_at(&*engine.handle(&base_branch)?, base_version).await?;
-            let (tt, resolutions) = (t.clone(), req.resolutions);
+            let (tt, resolutions, dry_run) = (t.clone(), req.resolutions, req.dry_run);
             let merged = tokio::task::spawn_blocking(move || {
-                model::merge(&base.ontology, &s.ontology, &tt.ontology, &resolutions)
+                let merged = model::merge(&base.ontology, &s.ontology, &tt.ontology, &resolutions)?;
+                // The rows to store, unless nothing will be stored.
+                let rows = merged.applied.as_ref().filter(|_| !dry_run).map(|a| rows_for(&tt.ontology, a));
+                Ok::<_, Error>((merged, rows))
             });
-            let model::Merged { conflicts, applied } = merged.await.map_err(Error::internal)??;
+            let (model::Merged { conflicts, applied }, rows) = merged.await.map_err(Error::internal)??;
             let Some(applied) = applied else {
                 if req.dry_run {
                     return Ok(MergeOutcome { merged: false, commit: None, conflicts, changes: vec![] });
@@ -99,7 +106,8 @@ impl Engine {
                 let merged = !req.dry_run;
                 return Ok(MergeOutcome { merged, commit: None, conflicts, changes });
             }
-            let committed = engine.publish_commit(&target, &t, applied, &meta, None).await?;
+            let rows = rows.unwrap_or_default();
+            let committed = engine.publish_commit(&target, &t, (applied, rows), &meta, None).await?;
             Ok(MergeOutcome { merged: true, commit: Some(committed.commit), conflicts, changes })
         };
         tokio::spawn(task).await.map_err(Error::internal)?
@@ -120,32 +128,12 @@ pub(super) fn merge_base(records: &[BranchRecord], merges: &[MergeRecord], a: &s
     if let Some(m) = newest {
         return Ok((m.source.clone(), m.source_version));
     }
-    let (la, lb) = (lineage(records, a)?, lineage(records, b)?);
+    let head = |name: &str| records.iter().find(|r| r.name == name).map_or(0, |r| r.head);
+    let (la, lb) = (lineage(records, a, head(a))?, lineage(records, b, head(b))?);
     for (name, va) in &la {
         if let Some((_, vb)) = lb.iter().find(|(n, _)| n == name) {
-            return Ok((name.clone(), (*va).min(*vb)));
+            return Ok((name.to_string(), (*va).min(*vb)));
         }
     }
     Err(Error::bad_input("source", format!("branches {a} and {b} have no common ancestor")))
-}
-
-/// A branch and its ancestors, each with the newest version of it that
-/// the branch contains: (self, head), (parent, forked_at), …
-fn lineage(records: &[BranchRecord], name: &str) -> Result<Vec<(String, i64)>> {
-    let mut out = Vec::new();
-    let mut rec = records.iter().find(|r| r.name == name).ok_or_else(|| Error::NotFound(format!("branch {name}")))?;
-    out.push((rec.name.clone(), rec.head));
-    while let (Some(parent), Some(at)) = (&rec.parent, rec.forked_at) {
-        if out.len() > records.len() {
-            break;
-        }
-        rec = records.iter().find(|r| &r.name == parent).ok_or_else(|| Error::NotFound(format!("branch {parent}")))?;
-        out.push((rec.name.clone(), at));
-    }
-    Ok(out)
-}
-
-/// Number of branches from `name` up to its root (1 for a root).
-pub(super) fn lineage_len(records: &[BranchRecord], name: &str) -> usize {
-    lineage(records, name).map_or(usize::MAX, |l| l.len())
 }

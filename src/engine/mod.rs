@@ -354,13 +354,7 @@ async fn load_ontology(store: &dyn Store, records: &[BranchRecord], name: &str, 
 fn ontology_from_rows(mut rows: Vec<EntityRow>) -> Result<Ontology> {
     rows.retain(|r| r.body.is_some());
     let decode = |rows: Vec<EntityRow>| -> Result<Vec<Entity>> {
-        rows.into_iter()
-            .map(|r| {
-                let body = r.body.as_deref().unwrap_or_default();
-                Entity::from_json(r.kind, body, r.version)
-                    .map_err(|e| Error::internal(anyhow::Error::new(e).context(format!("stored body of {}", r.id))))
-            })
-            .collect()
+        rows.iter().map(|r| history::decode(r, r.body.as_deref().unwrap_or_default())).collect()
     };
     let second = rows.split_off(rows.len() / 2);
     let (first, second) = std::thread::scope(|scope| {

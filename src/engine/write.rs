@@ -85,12 +85,16 @@ impl Engine {
             let state = handle.state.load_full();
             check_writable(&handle, &state, &meta)?;
             let base = state.ontology.clone();
-            let applied = tokio::task::spawn_blocking(move || apply(&base));
-            let applied = applied.await.map_err(Error::internal)??;
+            let applied = tokio::task::spawn_blocking(move || {
+                let applied = apply(&base)?;
+                let rows = rows_for(&base, &applied);
+                Ok::<_, Error>((applied, rows))
+            });
+            let (applied, rows) = applied.await.map_err(Error::internal)??;
             if applied.changes.is_empty() && meta.skip_if_unchanged {
                 return Ok(None);
             }
-            engine.publish_commit(&handle, &state, applied, &meta, progress).await.map(Some)
+            engine.publish_commit(&handle, &state, (applied, rows), &meta, progress).await.map(Some)
         };
         tokio::spawn(task).await.map_err(Error::internal)?
     }
@@ -122,23 +126,17 @@ pub(super) fn check_writable(handle: &BranchHandle, state: &BranchState, meta: &
 }
 
 impl Engine {
-    /// Make `applied` durable as the commit after `state` (the head the
-    /// caller read under the branch's writer lock), then publish it.
+    /// Make `applied` (with its `rows_for`) durable as the commit after
+    /// `state` (the head the caller read under the branch's writer lock),
+    /// then publish it.
     pub(super) async fn publish_commit(
         &self,
         handle: &BranchHandle,
         state: &BranchState,
-        applied: Applied,
+        (applied, rows): (Applied, Vec<EntityRow>),
         meta: &WriteMeta,
         progress: Option<Arc<Progress>>,
     ) -> Result<Committed> {
-        let base = state.ontology.clone();
-        let (applied, rows) = tokio::task::spawn_blocking(move || {
-            let rows = rows_for(&base, &applied);
-            (applied, rows)
-        })
-        .await
-        .map_err(Error::internal)?;
         let commit = self
             .inner
             .store
@@ -185,9 +183,9 @@ fn changes_graph(changes: &[EntityChange]) -> bool {
     })
 }
 
-/// The entity rows a commit writes: the new body of every added or
-/// modified entity, a tombstone for every deleted one.
-fn rows_for(base: &Ontology, applied: &Applied) -> Vec<EntityRow> {
+/// The entity rows a commit of `applied` on `base` writes: the new body of
+/// every added or modified entity, a tombstone for every deleted one.
+pub(super) fn rows_for(base: &Ontology, applied: &Applied) -> Vec<EntityRow> {
     applied
         .changes
         .iter()

@@ -11,17 +11,7 @@ use crate::model::EntityKind;
 /// descendant's own rows (a deletion hides the ancestor's row). Rows come
 /// back ordered by (kind name, id), as the stores list them.
 pub async fn load_rows(store: &dyn Store, branches: &[BranchRecord], branch: &str, at: i64) -> Result<Vec<EntityRow>> {
-    let by_name: HashMap<&str, &BranchRecord> = branches.iter().map(|b| (b.name.as_str(), b)).collect();
-    let mut levels = Vec::new();
-    let (mut name, mut upto) = (branch, at);
-    loop {
-        let rec = by_name.get(name).ok_or_else(|| Error::NotFound(format!("branch {name}")))?;
-        levels.push((name, upto));
-        match (&rec.parent, rec.forked_at) {
-            (Some(p), Some(f)) if levels.len() <= branches.len() => (name, upto) = (p.as_str(), f),
-            _ => break,
-        }
-    }
+    let levels = lineage(branches, branch, at)?;
     if let [(name, upto)] = levels[..] {
         // A root branch: its own rows are the state (no overlay to build).
         let mut rows = store.own_rows(name, upto).await?;
@@ -42,4 +32,22 @@ pub async fn load_rows(store: &dyn Store, branches: &[BranchRecord], branch: &st
     let mut rows: Vec<EntityRow> = state.into_values().collect();
     rows.sort_by(|a, b| (a.kind.as_str(), &a.id).cmp(&(b.kind.as_str(), &b.id)));
     Ok(rows)
+}
+
+/// `branch` as of `at` and its ancestors, each with the newest version of
+/// it that `branch` contains: `(branch, at)`, `(parent, forked_at)`, … up
+/// to the root. `NOT_FOUND` for an unknown branch on the way.
+pub fn lineage<'a>(branches: &'a [BranchRecord], branch: &'a str, at: i64) -> Result<Vec<(&'a str, i64)>> {
+    let by_name: HashMap<&str, &BranchRecord> = branches.iter().map(|b| (b.name.as_str(), b)).collect();
+    let mut levels = Vec::new();
+    let (mut name, mut upto) = (branch, at);
+    loop {
+        let rec = by_name.get(name).ok_or_else(|| Error::NotFound(format!("branch {name}")))?;
+        levels.push((name, upto));
+        match (&rec.parent, rec.forked_at) {
+            // Bounded by the number of branches, should the records ever form a cycle.
+            (Some(p), Some(f)) if levels.len() <= branches.len() => (name, upto) = (p.as_str(), f),
+            _ => return Ok(levels),
+        }
+    }
 }

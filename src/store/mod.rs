@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-pub use load::load_rows;
+pub use load::{lineage, load_rows};
 pub use records::{
     BranchRecord, CommitRecord, EntityKey, EntityRow, MergeMark, MergeRecord, NewBranch, NewCommit, Progress,
 };

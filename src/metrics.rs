@@ -49,6 +49,10 @@ struct Inner {
     runtime_tasks: IntGauge,
     runtime_workers: IntGauge,
     runtime_queue: IntGauge,
+    /// One scrape at a time: `refresh` mirrors the cache's counters by
+    /// read-then-add and resets the branch gauges before refilling them,
+    /// so two at once would double-count or expose half-filled gauges.
+    scrape: std::sync::Mutex<()>,
 }
 
 /// Decrements its gauge when dropped (in-flight requests, open sockets).
@@ -139,6 +143,7 @@ impl Metrics {
             runtime_tasks: gauge("runtime_alive_tasks", "Tokio tasks alive"),
             runtime_workers: gauge("runtime_workers", "Tokio worker threads"),
             runtime_queue: gauge("runtime_global_queue_depth", "Tasks waiting in tokio's global queue"),
+            scrape: std::sync::Mutex::new(()),
             registry,
         };
         Metrics(Arc::new(inner))
@@ -185,6 +190,8 @@ impl Metrics {
 
     /// The Prometheus text exposition, with engine figures read now.
     pub fn render(&self, engine: &Engine) -> String {
+        // Held only across synchronous work (no await).
+        let _scrape = self.0.scrape.lock().unwrap_or_else(|p| p.into_inner());
         self.refresh(engine);
         let mut out = Vec::new();
         let encoder = TextEncoder::new();

@@ -72,7 +72,7 @@ impl Distances {
         'levels: while d < max_depth && level < self.touched.len() {
             let end = self.touched.len();
             for i in level..end {
-                if !budget.tick() {
+                if !budget.charge(1 + back.degree(self.touched[i])) {
                     break 'levels;
                 }
                 let touched = &mut self.touched;
@@ -113,7 +113,7 @@ pub fn shortest_path(view: &View, from: NodeId, to: NodeId, budget: &mut Budget)
         let level = layers.len() as u32;
         let mut next = vec![];
         for &u in layers.last().unwrap() {
-            if !budget.tick() {
+            if !budget.charge(1 + walk.degree(u)) {
                 return Err(OutOfBudget);
             }
             walk.for_each_neighbour(u, |v| {

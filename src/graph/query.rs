@@ -70,6 +70,15 @@ impl<'g> View<'g> {
             && self.kinds.is_none_or(|k| k[self.g.kind(a.node) as usize])
     }
 
+    /// Edges at `n` in the view's direction, before filters: the work a
+    /// walk from `n` does, for the budget.
+    #[inline]
+    pub fn degree(&self, n: NodeId) -> usize {
+        let out = if self.dir != Direction::Incoming { self.g.out(n).len() } else { 0 };
+        let inc = if self.dir != Direction::Outgoing { self.g.inc(n).len() } else { 0 };
+        out + inc
+    }
+
     /// Calls `f` for every allowed step from `n`, in (node, relation)
     /// order per direction (outgoing first for BOTH).
     #[inline]
@@ -139,11 +148,13 @@ impl<'g> View<'g> {
 /// the clock is read every 1024 ticks, so the check costs almost nothing.
 pub struct Budget {
     deadline: Instant,
-    ticks: u32,
+    /// Units of work so far (u64: never saturates in practice, so the
+    /// clock keeps being read).
+    ticks: u64,
     exhausted: bool,
     /// Ticks allowed before the question must move off the caller's
     /// thread (see `inline`).
-    inline_cap: Option<u32>,
+    inline_cap: Option<u64>,
     moved: bool,
 }
 
@@ -161,31 +172,26 @@ impl Budget {
     /// async worker, where a small one is answered without a thread hop,
     /// and a large one gives up quickly and goes to the blocking pool.
     pub fn inline(mut self, ticks: u32) -> Self {
-        self.inline_cap = Some(ticks);
+        self.inline_cap = Some(u64::from(ticks));
         self
     }
 
-    /// `false` once the budget is spent.
+    /// One unit of work; `false` once the budget is spent.
     #[inline]
     pub fn tick(&mut self) -> bool {
-        self.ticks = self.ticks.wrapping_add(1);
-        if self.ticks & 1023 == 0 && !self.exhausted && Instant::now() >= self.deadline {
-            self.exhausted = true;
-        }
-        if self.inline_cap.is_some_and(|cap| self.ticks >= cap) {
-            self.exhausted = true;
-            self.moved = true;
-        }
-        !self.exhausted
+        self.charge(1)
     }
 
-    /// Account for `units` of work done without ticking (a whole-graph
-    /// pass, an O(nodes) allocation) before doing it: on the inline
-    /// allowance a large one moves the question to the pool first, instead
-    /// of running on the async worker. `false` once the budget is spent.
+    /// Account for `units` of work before doing it (a node's edges, a
+    /// whole-graph pass, an O(nodes) allocation): on the inline allowance
+    /// a large one moves the question to the pool first, instead of
+    /// running on the async worker. The clock is read about once per
+    /// 1,024 units. `false` once the budget is spent.
+    #[inline]
     pub fn charge(&mut self, units: usize) -> bool {
-        self.ticks = self.ticks.saturating_add(u32::try_from(units).unwrap_or(u32::MAX));
-        if !self.exhausted && Instant::now() >= self.deadline {
+        let before = self.ticks;
+        self.ticks = self.ticks.saturating_add(units as u64);
+        if before >> 10 != self.ticks >> 10 && !self.exhausted && Instant::now() >= self.deadline {
             self.exhausted = true;
         }
         if self.inline_cap.is_some_and(|cap| self.ticks >= cap) {

@@ -36,7 +36,8 @@ fn expand(view: &View, frontier: &[NodeId], seen: &mut Bits, next: &mut Vec<Node
         if let Some(&b) = frontier.get(i + AHEAD / 2) {
             view.g.prefetch_adjacent(b, view.dir);
         }
-        if !budget.tick() {
+        // A node costs its edges: a hub's walk is a large piece of work.
+        if !budget.charge(1 + view.degree(u)) {
             return false;
         }
         view.for_each_neighbour(u, |v| {
@@ -68,6 +69,10 @@ pub fn traverse(view: &View, starts: &[NodeId], max_depth: u32, limit: usize, bu
     while !frontier.is_empty() && found.len() <= limit {
         if expanded == max_depth {
             truncated |= frontier.iter().any(|&u| {
+                // Out of budget: whether more lies beyond is unknown.
+                if !budget.charge(1 + view.degree(u)) {
+                    return true;
+                }
                 let mut more = false;
                 view.for_each_neighbour(u, |v| more |= !seen.contains(v));
                 more

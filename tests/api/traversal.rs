@@ -188,11 +188,25 @@ async fn large_questions_move_to_the_pool_with_complete_answers() {
         assert_eq!(t["truncated"], expected.truncated);
         assert_eq!(app.engine.ask_counts(), counts, "maxDepth {depth}");
     }
+    // One hop from the three hubs is three nodes expanded but more edges
+    // than the inline allowance: a node costs its edges, so it goes to the pool.
+    let mut hubs: Vec<u32> = (0..g.node_count() as u32).collect();
+    hubs.sort_by_key(|&n| std::cmp::Reverse(both.degree(n)));
+    let hubs = &hubs[..3];
+    let edges: usize = hubs.iter().map(|&n| both.degree(n)).sum();
+    assert!(edges > 1024, "the hubs have {edges} edges");
+    let names: Vec<String> = hubs.iter().map(|&n| format!("\"{}\"", g.name(n))).collect();
+    let q = format!(
+        r#"{{ branch {{ traverse(from: [{}], direction: BOTH, maxDepth: 1) {{ truncated }} }} }}"#,
+        names.join(", ")
+    );
+    app.ok(&q, json!({})).await;
+    assert_eq!(app.engine.ask_counts(), AskCounts { inline: 1, pooled: 2 });
     // A cycle search starts with a pass over the whole graph: it goes to
     // the pool before doing that pass on the async worker.
     let none = app.ok(r#"{ branch { cycles(relations: ["extends"]) { length } } }"#, json!({})).await;
     assert_eq!(none["branch"]["cycles"], json!([]), "inheritance is a forest: no tick after the SCC pass");
-    assert_eq!(app.engine.ask_counts(), AskCounts { inline: 1, pooled: 2 });
+    assert_eq!(app.engine.ask_counts(), AskCounts { inline: 1, pooled: 3 });
     // The whole component is far more work than the inline allowance.
     let all = graph::traverse(&both, &[t0], 64, 100_000, &mut Budget::new(Duration::from_secs(600)));
     assert!(all.nodes.len() > 2_000 && !all.truncated, "{} nodes", all.nodes.len());

@@ -25,7 +25,9 @@ pub async fn answer(ctx: &async_graphql::Context<'_>, view: &BranchView, questio
         }
     }
     let state = &view.state;
-    let ctx = Context { graph: state.graph(), ontology: state.ontology.clone() };
+    // A hit on a state whose graph is not built (a past state dropped
+    // from the history) must not build it here, on the async worker.
+    let ctx = Context { graph: engine.graph_of(state).await?, ontology: state.ontology.clone() };
     Ok(Rendered { answer: answered.answer, ctx, cached: answered.cached })
 }
 

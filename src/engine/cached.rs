@@ -55,13 +55,10 @@ impl Engine {
                 }
                 Ok(Answered { answer, cached })
             }
-            Err(shared) => match Arc::try_unwrap(shared) {
-                Ok(Uncached::Failed(e)) => Err(e),
-                Ok(Uncached::OutOfTime(answer)) => Ok(Answered { answer, cached: false }),
-                Err(shared) => match &*shared {
-                    Uncached::Failed(e) => Err(e.duplicate()),
-                    Uncached::OutOfTime(answer) => Ok(Answered { answer: answer.clone(), cached: false }),
-                },
+            // Shared by every waiter: an answer is an `Arc` clone.
+            Err(shared) => match &*shared {
+                Uncached::Failed(e) => Err(e.duplicate()),
+                Uncached::OutOfTime(answer) => Ok(Answered { answer: answer.clone(), cached: false }),
             },
         }
     }
@@ -94,8 +91,7 @@ impl Engine {
         if key.branch.historical {
             return;
         }
-        let current = self.inner.branches.load().get(name).map(|h| (h.meta.uid, h.state.load().version));
-        if current != Some((key.branch.uid, key.branch.version)) {
+        if self.head(name) != Some((key.branch.uid, key.branch.version)) {
             self.inner.cache.invalidate(key).await;
         }
     }

@@ -84,6 +84,25 @@ impl Engine {
         AskCounts { inline: pool.inline.load(Ordering::Relaxed), pooled: pool.pooled.load(Ordering::Relaxed) }
     }
 
+    /// The graph of `state`, built (or patched) on the pool when it is not
+    /// built yet and is large: never seconds of CPU on an async worker.
+    pub async fn graph_of(&self, state: &Arc<BranchState>) -> Result<Arc<GraphIndex>> {
+        if let Some(g) = state.built_graph() {
+            return Ok(g);
+        }
+        if state.ontology.object_type_count() + state.ontology.interface_count() <= INLINE_NODES {
+            return Ok(state.graph());
+        }
+        let permit = self.inner.traversal.permits.clone().acquire_owned().await.map_err(Error::internal)?;
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            state.graph()
+        })
+        .await
+        .map_err(Error::internal)
+    }
+
     /// Run `question` over the graph of `state` with the request's time
     /// budget (counted from now, so queueing counts against it): first
     /// inline with a small allowance, then, if that ran out, on the pool.

@@ -12,7 +12,8 @@ use std::time::Duration;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest, NextValidation,
 };
-use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::parser::types::{ExecutableDocument, OperationDefinition, OperationType, Selection, SelectionSet};
+use async_graphql::Positioned;
 use async_graphql::{Name, Request, Response, ServerError, ServerResult, ValidationResult, Variables};
 
 /// Bounds on one GraphQL request. The defaults are safe for a public
@@ -194,8 +195,11 @@ fn selects_introspection(doc: &ExecutableDocument) -> bool {
     doc.operations.iter().any(|(_, op)| root(doc, &op.node.selection_set.node, 0))
 }
 
-/// The type of the operation a request selects, when it can be told.
-pub fn operation_type(doc: &ExecutableDocument, operation_name: Option<&str>) -> Option<OperationType> {
+/// The operation a request selects: the one named, or the only one.
+pub fn selected_operation<'d>(
+    doc: &'d ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<&'d Positioned<OperationDefinition>> {
     let mut ops = doc.operations.iter();
     let op = match operation_name {
         Some(name) => ops.find(|(n, _)| n.is_some_and(|n| n.as_str() == name)),
@@ -204,7 +208,12 @@ pub fn operation_type(doc: &ExecutableDocument, operation_name: Option<&str>) ->
             _ => None,
         },
     };
-    op.map(|(_, op)| op.node.ty)
+    op.map(|(_, op)| op)
+}
+
+/// The type of the operation a request selects, when it can be told.
+pub fn operation_type(doc: &ExecutableDocument, operation_name: Option<&str>) -> Option<OperationType> {
+    selected_operation(doc, operation_name).map(|op| op.node.ty)
 }
 
 /// Response header (never sent to clients) marking a response whose

@@ -120,7 +120,7 @@ impl ResponseCache {
     /// Run one request through `execute` (the schema), or answer it from
     /// the cache. `Executed::response` is the fresh response (for status
     /// codes and logging), `None` on a hit.
-    pub async fn run<F, Fut>(&self, engine: &Engine, req: Request, execute: F) -> Executed
+    pub async fn run<F, Fut>(&self, engine: &Engine, mut req: Request, execute: F) -> Executed
     where
         F: FnOnce(Request) -> Fut,
         Fut: std::future::Future<Output = Response>,
@@ -137,7 +137,7 @@ impl ResponseCache {
                 return Executed { body: e.body.clone(), response: None };
             }
         }
-        let reads = reads(&req).map(|names| names.into_iter().map(|b| (b.clone(), engine.head(&b))).collect());
+        let reads = reads(&mut req).map(|names| names.into_iter().map(|b| (b.clone(), engine.head(&b))).collect());
         if reads.is_some() {
             self.counts[1].fetch_add(1, Ordering::Relaxed);
         }
@@ -178,20 +178,11 @@ fn key(req: &Request) -> Option<Key> {
 /// `branch` (literal or variable name, default `main`) and `__typename`.
 /// `None` for anything else (mutations, `server`, `branches`, fragments
 /// at the root, introspection, unparsable text).
-fn reads(req: &Request) -> Option<Vec<String>> {
-    let doc = async_graphql::parser::parse_query(&req.query).ok()?;
-    let op = match &req.operation_name {
-        Some(name) => doc.operations.iter().find(|(n, _)| n.is_some_and(|n| n.as_str() == name))?.1,
-        None => {
-            let mut ops = doc.operations.iter();
-            let (_, op) = ops.next()?;
-            if ops.next().is_some() {
-                return None;
-            }
-            op
-        }
-    };
-    let op = &op.node;
+fn reads(req: &mut Request) -> Option<Vec<String>> {
+    let (operation, variables) = (req.operation_name.clone(), req.variables.clone());
+    // The request keeps this parse: execution does not parse again.
+    let doc = req.parsed_query().ok()?;
+    let op = &super::guard::selected_operation(doc, operation.as_deref())?.node;
     if op.ty != OperationType::Query || !op.directives.is_empty() {
         return None;
     }
@@ -202,10 +193,8 @@ fn reads(req: &Request) -> Option<Vec<String>> {
         match f.name.node.as_str() {
             "__typename" => {}
             "branch" => {
-                out.push(branch_arg(req, f, "name")?);
-                // `diff(against:)` reads another branch (and the merges
-                // between the two, which only a commit on one of them moves).
-                nested_reads(req, &doc, &f.selection_set.node, &mut out, 0)?;
+                out.push(branch_arg(&variables, f, "name")?);
+                out.extend(nested_reads(doc, &f.selection_set.node, &variables)?);
             }
             _ => return None,
         }
@@ -216,22 +205,30 @@ fn reads(req: &Request) -> Option<Vec<String>> {
 }
 
 /// A branch-name argument: literal, variable, or `main` when omitted.
-fn branch_arg(req: &Request, f: &Field, arg: &str) -> Option<String> {
+fn branch_arg(variables: &Variables, f: &Field, arg: &str) -> Option<String> {
     match f.arguments.iter().find(|(a, _)| a.node == arg).map(|(_, v)| &v.node) {
         None => Some(MAIN.to_owned()),
-        Some(v) => match v.clone().into_const_with(|var| variable(&req.variables, &var)).ok()? {
+        Some(v) => match v.clone().into_const_with(|var| variable(variables, &var)).ok()? {
             Value::String(s) => Some(s),
             _ => None,
         },
     }
 }
 
-/// Branches read below a `branch` field: the `against` of every `diff`,
-/// through fragments. `None` when it cannot be told from the text.
-fn nested_reads(
-    req: &Request,
+/// Branches read below a `branch` field: the `against` of every `diff`
+/// (it reads that branch, and the merges between the two, which only a
+/// commit on one of them moves), through fragments. `None` when it cannot
+/// be told from the text. The warm plan uses it too.
+pub(super) fn nested_reads(doc: &ExecutableDocument, set: &SelectionSet, variables: &Variables) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    walk_diffs(doc, set, variables, &mut out, 0)?;
+    Some(out)
+}
+
+fn walk_diffs(
     doc: &ExecutableDocument,
     set: &SelectionSet,
+    variables: &Variables,
     out: &mut Vec<String>,
     depth: usize,
 ) -> Option<()> {
@@ -242,14 +239,14 @@ fn nested_reads(
         match &sel.node {
             Selection::Field(f) => {
                 if f.node.name.node == "diff" {
-                    out.push(branch_arg(req, &f.node, "against")?);
+                    out.push(branch_arg(variables, &f.node, "against")?);
                 }
-                nested_reads(req, doc, &f.node.selection_set.node, out, depth + 1)?;
+                walk_diffs(doc, &f.node.selection_set.node, variables, out, depth + 1)?;
             }
-            Selection::InlineFragment(i) => nested_reads(req, doc, &i.node.selection_set.node, out, depth + 1)?,
+            Selection::InlineFragment(i) => walk_diffs(doc, &i.node.selection_set.node, variables, out, depth + 1)?,
             Selection::FragmentSpread(s) => {
                 let frag = doc.fragments.get(&s.node.fragment_name.node)?;
-                nested_reads(req, doc, &frag.node.selection_set.node, out, depth + 1)?;
+                walk_diffs(doc, &frag.node.selection_set.node, variables, out, depth + 1)?;
             }
         }
     }

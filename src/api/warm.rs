@@ -84,6 +84,11 @@ impl WarmPlan {
                                 _ => any = true,
                             },
                         }
+                        // A `diff` below reads its `against` branch too.
+                        match super::responses::nested_reads(&doc, &f.selection_set.node, &Default::default()) {
+                            Some(others) => reads.extend(others),
+                            None => any = true,
+                        }
                     }
                     "server" | "__typename" | "__schema" | "__type" => {}
                     _ => any = true,

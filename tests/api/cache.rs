@@ -356,7 +356,8 @@ fn warm_plans_know_which_branches_they_read() {
            query b { branch(name: "dev") { impact(of: "X") { truncated } } old: branch(at: 3) { version } }
            query c($n: String!) { branch(name: $n) { version } }
            query d { branches { name } }
-           query e { branch(at: 1) { version } server { version } }"#
+           query e { branch(at: 1) { version } server { version } }
+           query f { branch(name: "dev") { ... on Branch { diff(against: "qa") { base } } } }"#
             .into(),
     )
     .unwrap();
@@ -372,6 +373,7 @@ fn warm_plans_know_which_branches_they_read() {
             ("c".into(), Reads::Any),
             ("d".into(), Reads::Any),
             ("e".into(), set(&[])),
+            ("f".into(), set(&["dev", "qa"])),
         ]
     );
     assert!(WarmPlan::parse("mutation { deleteBranch(name: \"x\", expectedVersion: 0) }".into()).is_err());

@@ -29,6 +29,17 @@ async fn metrics(proc: &Proc) -> String {
     reqwest::get(format!("http://{}/metrics", proc.addr)).await.unwrap().text().await.unwrap()
 }
 
+/// Wait (up to a minute) until a `/metrics` sample has `value`.
+async fn wait_for_sample(proc: &Proc, series: &str, value: f64) {
+    for _ in 0..6000 {
+        if sample(&metrics(proc).await, series) == Some(value) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{series} never reached {value}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_in_flight_requests_and_closes_subscriptions_cleanly() {
     let dir = tempfile::tempdir().unwrap();
@@ -43,12 +54,7 @@ async fn sigterm_finishes_in_flight_requests_and_closes_subscriptions_cleanly() 
     let query = "subscription { changes(branch: \"main\") { version changes { id } } }";
     let subscribe = json!({ "id": "s", "type": "subscribe", "payload": { "query": query } });
     ws.send(Message::text(subscribe.to_string())).await.unwrap();
-    for _ in 0..6000 {
-        if sample(&metrics(&server).await, "ontograph_subscriptions_active") == Some(1.0) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for_sample(&server, "ontograph_subscriptions_active", 1.0).await;
     let res = post(&server, CREATE_OT, json!({ "input": { "apiName": "Before" } }), None).await;
     assert_eq!(res.status(), 200);
 
@@ -66,12 +72,7 @@ async fn sigterm_finishes_in_flight_requests_and_closes_subscriptions_cleanly() 
     // Wait until the server holds the request (its head parsed; the scrape
     // itself is the other one in flight): before that the connection is
     // idle, and graceful shutdown rightly just closes it.
-    for _ in 0..6000 {
-        if sample(&metrics(&server).await, "ontograph_http_requests_in_flight") == Some(2.0) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for_sample(&server, "ontograph_http_requests_in_flight", 2.0).await;
 
     server.terminate();
     server.wait_for_log("shutting down", Duration::from_secs(30)).await;
@@ -145,13 +146,17 @@ async fn json_logs_carry_the_request_id_and_info_has_no_per_request_lines() {
     assert_eq!(line["span"]["operation"], "query", "{line}");
     drop(server);
 
-    // At info, requests log nothing.
-    let server = Proc::spawn(&db).await;
+    // At info, requests log nothing. Read the whole log: stop the server
+    // and wait for its last line, so a late request line cannot be missed.
+    let mut server = Proc::spawn(&db).await;
     for _ in 0..20 {
         post(&server, "{ __typename }", json!({}), Some("quiet")).await;
     }
-    let before = server.log.lock().unwrap().len();
-    post(&server, "{ __typename }", json!({}), None).await;
-    assert_eq!(server.log.lock().unwrap().len(), before, "{}", server.log_text());
+    server.terminate();
+    server.wait_for_log("stopped", Duration::from_secs(30)).await;
+    let per_request = server.find_log(|l| {
+        l["span"]["id"] == "quiet" || l["fields"]["message"].as_str().is_some_and(|m| m.contains("processing request"))
+    });
+    assert!(per_request.is_none(), "{}", server.log_text());
     assert!(!server.log_text().contains("quiet"), "{}", server.log_text());
 }

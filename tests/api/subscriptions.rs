@@ -168,13 +168,7 @@ async fn websocket_connections_and_operations_are_capped() {
     // Once one completes, another may start.
     send(&mut ws, json!({ "id": "a", "type": "complete" })).await;
     send(&mut ws, sub("d")).await;
-    let metrics = || async { app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap() };
-    for _ in 0..6000 {
-        if sample(&metrics().await, "ontograph_subscriptions_active") == Some(2.0) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for_subscriptions(&app, 2.0).await;
     app.gql(CREATE_OT, json!({ "input": { "apiName": "Capped" } })).await;
     let mut got = vec![];
     while got.len() < 2 {

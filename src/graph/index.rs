@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::model::{DataType, Name, Ontology, Property};
+use crate::model::{DataType, Interface, LinkType, Name, ObjectType, Ontology, Property};
 
 pub type NodeId = u32;
 pub type RelId = u32;
@@ -107,18 +107,9 @@ impl GraphIndex {
                 edges.push(EdgeRef { source: s, target: t, rel: r });
             }
         };
-        for t in o.object_types_after(None) {
-            t.extends.iter().for_each(|p| add(&t.api_name, p, EXTENDS));
-            t.implements.iter().for_each(|p| add(&t.api_name, p, IMPLEMENTS));
-            reference_targets(&t.properties).for_each(|p| add(&t.api_name, p, REFERENCES));
-        }
-        for i in o.interfaces_after(None) {
-            i.extends.iter().for_each(|p| add(&i.api_name, p, EXTENDS));
-            reference_targets(&i.properties).for_each(|p| add(&i.api_name, p, REFERENCES));
-        }
-        for l in o.link_types_after(None) {
-            add(&l.source, &l.target, &l.api_name);
-        }
+        o.object_types_after(None).flat_map(|t| object_type_edges(t)).for_each(|(s, t, l)| add(s, t, l));
+        o.interfaces_after(None).flat_map(|i| interface_edges(i)).for_each(|(s, t, l)| add(s, t, l));
+        o.link_types_after(None).map(|l| link_type_edge(l)).for_each(|(s, t, l)| add(s, t, l));
         // Two REFERENCE properties to the same target are one `references` edge.
         edges.sort_unstable();
         edges.dedup();
@@ -201,6 +192,26 @@ impl GraphIndex {
             prefetch(self.inc.nodes.as_ptr().wrapping_add(row[1] as usize));
         }
     }
+}
+
+/// The edges an object type contributes: (source, target, relation).
+pub(super) fn object_type_edges(t: &ObjectType) -> impl Iterator<Item = (&str, &str, &str)> {
+    let s = t.api_name.as_str();
+    let extends = t.extends.iter().map(move |p| (s, p.as_str(), EXTENDS));
+    let implements = t.implements.iter().map(move |p| (s, p.as_str(), IMPLEMENTS));
+    extends.chain(implements).chain(reference_targets(&t.properties).map(move |p| (s, p, REFERENCES)))
+}
+
+/// The edges an interface contributes.
+pub(super) fn interface_edges(i: &Interface) -> impl Iterator<Item = (&str, &str, &str)> {
+    let s = i.api_name.as_str();
+    let extends = i.extends.iter().map(move |p| (s, p.as_str(), EXTENDS));
+    extends.chain(reference_targets(&i.properties).map(move |p| (s, p, REFERENCES)))
+}
+
+/// The edge a link type is.
+pub(super) fn link_type_edge(l: &LinkType) -> (&str, &str, &str) {
+    (&l.source, &l.target, &l.api_name)
 }
 
 /// Targets of an entity's REFERENCE properties.

@@ -10,26 +10,19 @@
 use std::collections::{BTreeMap, HashSet};
 
 use super::index::{
-    reference_targets, Adj, GraphIndex, NodeId, NodeKind, RelId, Rows, EXTENDS, IMPLEMENTS, REFERENCES,
+    interface_edges, link_type_edge, object_type_edges, Adj, GraphIndex, NodeId, NodeKind, RelId, Rows, EXTENDS,
+    IMPLEMENTS, REFERENCES,
 };
 use crate::model::{Entity, EntityKey, EntityKind, Name, Ontology};
 
-/// The edges one entity contributes: (source, target, label).
+/// The edges one entity contributes: (source, target, label), as
+/// `GraphIndex::build` lists them.
 fn edges_of(e: &Entity) -> Vec<(&str, &str, &str)> {
-    let mut out = Vec::new();
     match e {
-        Entity::ObjectType(t) => {
-            out.extend(t.extends.iter().map(|p| (t.api_name.as_str(), p.as_str(), EXTENDS)));
-            out.extend(t.implements.iter().map(|p| (t.api_name.as_str(), p.as_str(), IMPLEMENTS)));
-            out.extend(reference_targets(&t.properties).map(|p| (t.api_name.as_str(), p, REFERENCES)));
-        }
-        Entity::Interface(i) => {
-            out.extend(i.extends.iter().map(|p| (i.api_name.as_str(), p.as_str(), EXTENDS)));
-            out.extend(reference_targets(&i.properties).map(|p| (i.api_name.as_str(), p, REFERENCES)));
-        }
-        Entity::LinkType(l) => out.push((l.source.as_str(), l.target.as_str(), l.api_name.as_str())),
+        Entity::ObjectType(t) => object_type_edges(t).collect(),
+        Entity::Interface(i) => interface_edges(i).collect(),
+        Entity::LinkType(l) => vec![link_type_edge(l)],
     }
-    out
 }
 
 fn node_kind(kind: EntityKind) -> Option<NodeKind> {
@@ -72,26 +65,42 @@ impl GraphIndex {
         let (names, kinds, new_to_old, old_to_new) = self.renumber(&removed, added);
         let id_new = |name: &str| names.binary_search_by(|n| (**n).cmp(name)).ok().map(|i| i as NodeId);
 
+        // The relation table stays as it is, or this is no patch.
+        let mut deleted_labels: HashSet<String> = HashSet::new();
+        for &(kind, id) in changed.iter().filter(|(k, _)| *k == EntityKind::LinkType) {
+            let (before, after) = (old.link_type(id), new.link_type(id));
+            for l in [before, after].into_iter().flatten() {
+                if [EXTENDS, IMPLEMENTS, REFERENCES].contains(&l.api_name.as_str())
+                    || self.relation_id(&l.api_name).is_none()
+                {
+                    return None;
+                }
+            }
+            if let (Some(l), None, EntityKind::LinkType) = (before, after, kind) {
+                deleted_labels.insert(l.api_name.clone());
+            }
+        }
+        if !deleted_labels.is_empty() {
+            // One pass: every deleted link's label must still be in use.
+            let mut in_use = HashSet::new();
+            for l in new.link_types_after(None) {
+                if deleted_labels.contains(&l.api_name)
+                    && in_use.insert(l.api_name.as_str())
+                    && in_use.len() == deleted_labels.len()
+                {
+                    break;
+                }
+            }
+            if in_use.len() < deleted_labels.len() {
+                return None;
+            }
+        }
+
         // Edges that came or went, by source (out rows) and target (in rows).
         let (mut out_mods, mut in_mods) = (Mods::new(), Mods::new());
         for &(kind, id) in &changed {
             let before = old.entity(*kind, id);
             let after = new.entity(*kind, id);
-            if *kind == EntityKind::LinkType {
-                for l in [&before, &after].into_iter().flatten() {
-                    let Entity::LinkType(l) = l else { continue };
-                    if [EXTENDS, IMPLEMENTS, REFERENCES].contains(&l.api_name.as_str())
-                        || self.relation_id(&l.api_name).is_none()
-                    {
-                        return None;
-                    }
-                }
-                if let (Some(Entity::LinkType(l)), None) = (&before, &after) {
-                    if !new.link_types_after(None).any(|o| o.api_name == l.api_name) {
-                        return None;
-                    }
-                }
-            }
             let resolve = |edges: Vec<(&str, &str, &str)>, id: &dyn Fn(&str) -> Option<NodeId>| {
                 let mut v: Vec<(NodeId, NodeId, RelId)> =
                     edges.into_iter().filter_map(|(s, t, l)| Some((id(s)?, id(t)?, self.relation_id(l)?))).collect();

@@ -118,7 +118,7 @@ pub fn build_schema_configured(engine: Engine, opts: SchemaOptions) -> Ontograph
         .extension(apq)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
-        .limit_recursive_depth(limits.max_depth * 2 + 8)
+        .limit_recursive_depth(limits.max_nesting())
         .limit_directives(limits.max_directives)
         .data(engine)
         .data(opts.responses)

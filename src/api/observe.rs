@@ -38,15 +38,12 @@ fn label(op: Option<OperationType>) -> &'static str {
     }
 }
 
-impl ObserveExtension {
-    fn count_errors(&self, resp: &Response) {
-        for e in &resp.errors {
-            let code = e.extensions.as_ref().and_then(|x| x.get("code"));
-            let code = match code {
-                Some(async_graphql::Value::String(s)) => s.as_str(),
-                _ => "BAD_USER_INPUT",
-            };
-            self.metrics.graphql_error(code);
+/// Counts a response's errors by code (every error has one: `ErrorCodes`
+/// runs inside this extension and fills in any that is missing).
+fn count_errors(metrics: &Metrics, resp: &Response) {
+    for e in &resp.errors {
+        if let Some(async_graphql::Value::String(code)) = e.extensions.as_ref().and_then(|x| x.get("code")) {
+            metrics.graphql_error(code);
         }
     }
 }
@@ -58,7 +55,7 @@ impl Extension for ObserveExtension {
         let resp = next.run(ctx).await;
         let op = *self.operation.lock().unwrap_or_else(|e| e.into_inner());
         self.metrics.graphql_request(label(op), start.elapsed());
-        self.count_errors(&resp);
+        count_errors(&self.metrics, &resp);
         if !resp.errors.is_empty() {
             tracing::debug!(errors = resp.errors.len(), first = %resp.errors[0].message, "graphql errors");
         }
@@ -72,16 +69,7 @@ impl Extension for ObserveExtension {
         next: NextSubscribe<'_>,
     ) -> BoxStream<'s, Response> {
         let metrics = self.metrics.clone();
-        next.run(ctx, stream)
-            .inspect(move |resp| {
-                for e in &resp.errors {
-                    let code = e.extensions.as_ref().and_then(|x| x.get("code"));
-                    if let Some(async_graphql::Value::String(s)) = code {
-                        metrics.graphql_error(s);
-                    }
-                }
-            })
-            .boxed()
+        next.run(ctx, stream).inspect(move |resp| count_errors(&metrics, resp)).boxed()
     }
 
     async fn prepare_request(

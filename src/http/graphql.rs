@@ -109,14 +109,11 @@ async fn execute(
                     app.metrics.graphql_request("query", start.elapsed());
                     (StatusCode::OK, Ok(run.body))
                 }
-                Some(mut resp) => {
-                    if take_executed(&mut resp) {
-                        (StatusCode::OK, Ok(run.body))
-                    } else {
-                        // Rejected before execution: rendered again without `data`.
-                        (status(false), serde_json::to_vec(&Out { resp, executed: false }).map(Bytes::from))
-                    }
-                }
+                Some(resp) => match Out::new(resp) {
+                    Out { executed: true, .. } => (StatusCode::OK, Ok(run.body)),
+                    // Rejected before execution: rendered again without `data`.
+                    out => (status(false), serde_json::to_vec(&out).map(Bytes::from)),
+                },
             }
         }
         BatchRequest::Single(req) => {
@@ -286,7 +283,7 @@ fn not_acceptable(app: &AppState) -> Response {
 /// The body, within the size limit and the request timeout, or the
 /// status, code and message refusing it.
 async fn read_body(app: &AppState, body: Body) -> Result<Bytes, (StatusCode, &'static str, String)> {
-    match super::body::read(body, app.max_body_bytes, app.request_timeout).await {
+    match super::body::read(body, app.max_body_bytes, app.limits.timeout).await {
         Ok(b) => Ok(b),
         Err(BodyError::TooLarge) => {
             let msg = format!("request body too large: the limit is {} bytes", app.max_body_bytes);

@@ -46,7 +46,6 @@ struct AppState {
     metrics: Metrics,
     limits: QueryLimits,
     max_body_bytes: usize,
-    request_timeout: Option<Duration>,
     /// Cancelled when shutdown starts.
     shutdown: CancellationToken,
     /// WebSocket connections, which outlive the HTTP server's own

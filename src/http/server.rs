@@ -90,7 +90,6 @@ impl Server {
             metrics: metrics.clone(),
             limits,
             max_body_bytes: args.max_body_bytes,
-            request_timeout: args.limits.request_timeout(),
             shutdown: closing.clone(),
             tracker: tracker.clone(),
             ws_connections: std::sync::Arc::new(tokio::sync::Semaphore::new(args.limits.max_ws_connections)),

@@ -52,12 +52,29 @@ pub async fn handler(State(app): State<AppState>, headers: HeaderMap, upgrade: W
 
 /// The operation id a protocol message starts or ends, if any.
 fn operation(msg: &[u8]) -> Option<(bool, String)> {
-    let v: Value = serde_json::from_slice(msg).ok()?;
-    let id = v.get("id")?.as_str()?.to_owned();
-    match v.get("type")?.as_str()? {
+    let env = Envelope::of(msg)?;
+    let id = env.id?.into_owned();
+    match env.ty?.as_ref() {
         "subscribe" | "start" => Some((true, id)),
         "complete" | "stop" | "error" => Some((false, id)),
         _ => None,
+    }
+}
+
+/// A protocol message's `id` and `type`, read without building its
+/// payload (queries, variables, results) as a JSON tree: every message in
+/// each direction is looked at, and only these two fields matter.
+#[derive(serde::Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(rename = "type", borrow, default)]
+    ty: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl<'a> Envelope<'a> {
+    fn of(msg: &'a [u8]) -> Option<Self> {
+        serde_json::from_slice(msg).ok()
     }
 }
 
@@ -140,17 +157,27 @@ async fn serve(socket: WebSocket, app: AppState, protocol: WebSocketProtocols) {
         };
         let msg = match msg {
             async_graphql::http::WsMessage::Text(text) => {
-                if let Some((false, id)) = operation(text.as_bytes()) {
+                // One look at `id` and `type` serves both the operation
+                // count and the graphql-transport-ws rewrite.
+                let (ended, rewrite) = match Envelope::of(text.as_bytes()) {
+                    Some(Envelope { id: Some(id), ty: Some(ty) }) => {
+                        let ended = matches!(ty.as_ref(), "complete" | "stop" | "error").then(|| id.to_string());
+                        let rewrite = match protocol {
+                            WebSocketProtocols::GraphQLWS => rejections.rewrite(&id, &ty, &text),
+                            _ => Rewrite::Keep,
+                        };
+                        (ended, rewrite)
+                    }
+                    _ => (None, Rewrite::Keep),
+                };
+                if let Some(id) = ended {
                     active.update(false, id);
                 }
-                let text = match protocol {
-                    WebSocketProtocols::GraphQLWS => match rejections.rewrite(text) {
-                        Some(text) => text,
-                        None => continue,
-                    },
-                    _ => text,
-                };
-                Message::Text(text.into())
+                match rewrite {
+                    Rewrite::Keep => Message::Text(text.into()),
+                    Rewrite::Replace(text) => Message::Text(text.into()),
+                    Rewrite::Drop => continue,
+                }
             }
             async_graphql::http::WsMessage::Close(code, reason) => {
                 Message::Close(Some(CloseFrame { code, reason: reason.into() }))
@@ -182,30 +209,40 @@ struct Rejections {
 }
 
 impl Rejections {
-    fn rewrite(&mut self, text: String) -> Option<String> {
-        let Ok(v) = serde_json::from_str::<Value>(&text) else { return Some(text) };
-        let (Some(id), Some(ty)) = (v.get("id").and_then(Value::as_str), v.get("type").and_then(Value::as_str)) else {
-            return Some(text);
-        };
+    /// What to do with the outgoing message `text` of operation `id`.
+    fn rewrite(&mut self, id: &str, ty: &str, text: &str) -> Rewrite {
         match ty {
             "next" if !self.started.contains(id) => {
+                // The first result of an operation: the one message whose
+                // payload is read, to tell a rejection from a result.
+                let Ok(v) = serde_json::from_str::<Value>(text) else { return Rewrite::Keep };
                 let payload = &v["payload"];
                 let no_data = payload.get("data").is_none_or(Value::is_null);
                 if no_data && payload.get("errors").is_some_and(Value::is_array) {
                     self.rejected.insert(id.to_owned());
                     let msg = serde_json::json!({ "id": id, "type": "error", "payload": payload["errors"] });
-                    return Some(msg.to_string());
+                    return Rewrite::Replace(msg.to_string());
                 }
                 self.started.insert(id.to_owned());
-                Some(text)
+                Rewrite::Keep
             }
             "complete" => {
                 self.started.remove(id);
-                (!self.rejected.remove(id)).then_some(text)
+                match self.rejected.remove(id) {
+                    true => Rewrite::Drop,
+                    false => Rewrite::Keep,
+                }
             }
-            _ => Some(text),
+            _ => Rewrite::Keep,
         }
     }
+}
+
+/// An outgoing message as sent, replaced, or not sent.
+enum Rewrite {
+    Keep,
+    Replace(String),
+    Drop,
 }
 
 /// The `error` message refusing operation `id` over the per-connection cap.

@@ -9,7 +9,7 @@ use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Bencher, Criterion};
 use ontograph::cli::{generate, type_name};
 use ontograph::engine::{CommitRequest, Engine, MergeRequest};
 use ontograph::graph::{self, Budget, Direction, GraphIndex, View};
@@ -80,6 +80,25 @@ fn merge_request(source: &str, dry_run: bool) -> MergeRequest {
     }
 }
 
+/// Criterion's `iter_custom` over `step`, which does its own setup and
+/// teardown and returns the time of the part being measured.
+fn timed<F, Fut>(b: &mut Bencher<'_>, rt: &Runtime, engine: &Engine, step: F)
+where
+    F: Fn(Engine, u64) -> Fut + Copy,
+    Fut: std::future::Future<Output = Duration>,
+{
+    b.to_async(rt).iter_custom(|iters| {
+        let engine = engine.clone();
+        async move {
+            let mut total = Duration::ZERO;
+            for i in 0..iters {
+                total += step(engine.clone(), i).await;
+            }
+            total
+        }
+    })
+}
+
 fn bench(c: &mut Criterion) {
     let n: usize = std::env::var("ONTOGRAPH_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
     let rt = Runtime::new().unwrap();
@@ -112,37 +131,25 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.warm_up_time(Duration::from_secs(1));
     g.bench_function("fork (createBranch at the head, durable)", |b| {
-        b.to_async(&rt).iter_custom(|iters| {
-            let engine = engine.clone();
-            async move {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let name = fork_name();
-                    let t = Instant::now();
-                    engine.create_branch(&name, "main", None).await.unwrap();
-                    total += t.elapsed();
-                    // Keep the branch map small, as it is in real use.
-                    engine.delete_branch(&name, 0).await.unwrap();
-                }
-                total
-            }
+        timed(b, &rt, &engine, |engine, _| async move {
+            let name = fork_name();
+            let t = Instant::now();
+            engine.create_branch(&name, "main", None).await.unwrap();
+            let took = t.elapsed();
+            // Keep the branch map small, as it is in real use.
+            engine.delete_branch(&name, 0).await.unwrap();
+            took
         })
     });
     g.bench_function("first write on a fresh fork (one update, durable)", |b| {
-        b.to_async(&rt).iter_custom(|iters| {
-            let engine = engine.clone();
-            async move {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let name = fork_name();
-                    engine.create_branch(&name, "main", None).await.unwrap();
-                    let t = Instant::now();
-                    edit(&engine, &name, 7, 1, "first").await;
-                    total += t.elapsed();
-                    engine.delete_branch(&name, 1).await.unwrap();
-                }
-                total
-            }
+        timed(b, &rt, &engine, |engine, _| async move {
+            let name = fork_name();
+            engine.create_branch(&name, "main", None).await.unwrap();
+            let t = Instant::now();
+            edit(&engine, &name, 7, 1, "first").await;
+            let took = t.elapsed();
+            engine.delete_branch(&name, 1).await.unwrap();
+            took
         })
     });
 
@@ -164,22 +171,15 @@ fn bench(c: &mut Criterion) {
     }
 
     g.bench_function("graph of the state after a commit that re-parents one type (patched)", |b| {
-        b.to_async(&rt).iter_custom(|iters| {
-            let engine = engine.clone();
-            async move {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    // A type not re-parented yet (beyond the first 5,000).
-                    let k = FORKS.fetch_add(1, Ordering::Relaxed);
-                    let i = 5_000 + (k * 10) % (n - 5_000);
-                    edit(&engine, "changed", i, 1, &format!("p{k}")).await;
-                    let state = engine.branch("changed").unwrap().state;
-                    let t = Instant::now();
-                    std::hint::black_box(state.graph());
-                    total += t.elapsed();
-                }
-                total
-            }
+        timed(b, &rt, &engine, |engine, _| async move {
+            // A type not re-parented yet (beyond the first 5,000).
+            let k = FORKS.fetch_add(1, Ordering::Relaxed);
+            let i = 5_000 + (k * 10) % (n - 5_000);
+            edit(&engine, "changed", i, 1, &format!("p{k}")).await;
+            let state = engine.branch("changed").unwrap().state;
+            let t = Instant::now();
+            std::hint::black_box(state.graph());
+            t.elapsed()
         })
     });
 
@@ -201,22 +201,16 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.bench_function("merge of 10,000 changes, committed", |b| {
-        b.to_async(&rt).iter_custom(|iters| {
-            let engine = engine.clone();
-            async move {
-                let mut total = Duration::ZERO;
-                for i in 0..iters as usize {
-                    let name = fork_name();
-                    engine.create_branch(&name, "main", None).await.unwrap();
-                    edit(&engine, &name, 20_000 + (i % 5) * 10_000, 10_000, &name).await;
-                    let t = Instant::now();
-                    let out = engine.merge(merge_request(&name, false)).await.unwrap();
-                    total += t.elapsed();
-                    assert_eq!(out.changes.len(), 10_000);
-                    engine.delete_branch(&name, 1).await.unwrap();
-                }
-                total
-            }
+        timed(b, &rt, &engine, |engine, i| async move {
+            let name = fork_name();
+            engine.create_branch(&name, "main", None).await.unwrap();
+            edit(&engine, &name, 20_000 + (i as usize % 5) * 10_000, 10_000, &name).await;
+            let t = Instant::now();
+            let out = engine.merge(merge_request(&name, false)).await.unwrap();
+            let took = t.elapsed();
+            assert_eq!(out.changes.len(), 10_000);
+            engine.delete_branch(&name, 1).await.unwrap();
+            took
         })
     });
     g.finish();

@@ -13,19 +13,7 @@ DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-8}"
 PORT="${PORT:-18081}"
 URL="http://127.0.0.1:$PORT/graphql"
-cargo build --release -q
-bin=target/release/ontograph
-dir="$(mktemp -d)"
-server=""
-trap 'kill "$server" 2>/dev/null || true; rm -rf "$dir"' EXIT
-"$bin" generate --object-types "$N" --seed 1 > "$dir/o.json"
-"$bin" import "$dir/o.json" --database-url "sqlite://$dir/og.db" --quiet
-
-start_server() {
-  "$bin" --addr "127.0.0.1:$PORT" --database-url "sqlite://$dir/og.db" --no-demo "$@" 2>> "$dir/server.log" &
-  server=$!
-  for _ in $(seq 600); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
-}
+source benches/http/setup.sh
 traverse() { # $1 = start node, $2 = selection
   printf '{"query":"{ branch { traverse(from: [\\"%s\\"], direction: OUTGOING, maxDepth: 3, limit: 1000) { %s } } }"}' "$1" "$2"
 }

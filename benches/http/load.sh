@@ -12,17 +12,10 @@ N="${N:-100000}"
 DURATION="${DURATION:-10s}"
 PORT="${PORT:-18080}"
 URL="http://127.0.0.1:$PORT/graphql"
-cargo build --release -q
-bin=target/release/ontograph
-dir="$(mktemp -d)"
-trap 'kill "$server" 2>/dev/null || true; rm -rf "$dir"' EXIT
-"$bin" generate --object-types "$N" --seed 1 > "$dir/o.json"
-"$bin" import "$dir/o.json" --database-url "sqlite://$dir/og.db" --quiet
-# The result cache is off: this measures computing traversals (the cache
-# has its own script, benches/http/cache.sh).
-"$bin" --addr "127.0.0.1:$PORT" --database-url "sqlite://$dir/og.db" --no-demo --cache-capacity-bytes 0 2> "$dir/server.log" &
-server=$!
-for _ in $(seq 600); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.5; done
+source benches/http/setup.sh
+# The caches are off: this measures computing traversals (the caches have
+# their own script, benches/http/cache.sh).
+start_server --cache-capacity-bytes 0 --response-cache-bytes 0
 
 typename='{"query":"{ __typename }"}'
 three_hop='{"query":"{ branch { traverse(from: [\"T0\"], direction: BOTH, maxDepth: 3, limit: 1000) { nodes { apiName depth } truncated } } }"}'

@@ -1,13 +1,15 @@
 //! The result cache: a 3-hop OUTGOING `traverse` returning ~50 nodes, cached and
-//! uncached, next to `{ __typename }` on the same schema, in-process (no
-//! HTTP), plus the engine call alone (no GraphQL) to separate lookup cost
-//! from rendering cost. Run: `cargo bench --bench cache`.
+//! uncached, next to `{ __typename }`, through the request pipeline the
+//! server runs (`api::Api`, whole-response cache off), in-process (no
+//! HTTP); the bare schema without the pipeline's checks; and the engine
+//! call alone (no GraphQL) to separate lookup cost from rendering cost.
+//! Run: `cargo bench --bench cache`.
 
 use std::time::Duration;
 
 use async_graphql::Request;
 use criterion::{criterion_group, criterion_main, Criterion};
-use ontograph::api::{build_schema, OntographSchema};
+use ontograph::api::{Api, ApiOptions, Outcome, Transport};
 use ontograph::cache::{CacheConfig, Question};
 use ontograph::engine::{Engine, TraversalLimits};
 use ontograph::graph::{self, Budget, Direction, View};
@@ -43,10 +45,15 @@ fn query(start: &str) -> String {
     )
 }
 
-async fn run(schema: &OntographSchema, q: &str) {
-    let resp = schema.execute(Request::new(q)).await;
-    assert!(resp.errors.is_empty(), "{:?}", resp.errors);
-    std::hint::black_box(serde_json::to_vec(&resp).unwrap());
+async fn run(api: &Api, q: &str) {
+    std::hint::black_box(api.run(Request::new(q), Transport::HttpPost).await.body);
+}
+
+/// Runs `q` once and checks it answers without errors.
+async fn check(api: &Api, q: &str) {
+    let out = api.run(Request::new(q), Transport::HttpPost).await;
+    let body: serde_json::Value = serde_json::from_slice(&out.body).unwrap();
+    assert!(out.outcome == Outcome::Ran && body.get("errors").is_none(), "{body}");
 }
 
 fn bench(c: &mut Criterion) {
@@ -56,29 +63,24 @@ fn bench(c: &mut Criterion) {
     let uncached = rt.block_on(engine(&dir, CacheConfig { capacity_bytes: 0, ..CacheConfig::default() }));
     let (start, reached) = start_with_about_50(&cached);
     let q = query(&start);
-    let (cached_schema, uncached_schema) = (build_schema(cached.clone()), build_schema(uncached.clone()));
-    rt.block_on(run(&cached_schema, &q));
-    rt.block_on(run(&uncached_schema, &q));
+    let (cached_api, uncached_api) =
+        (Api::new(cached.clone(), ApiOptions::default()), Api::new(uncached.clone(), ApiOptions::default()));
+    rt.block_on(check(&cached_api, &q));
+    rt.block_on(check(&uncached_api, &q));
 
     let mut group = c
         .benchmark_group(format!("3-hop traverse from {start} ({reached} nodes of {TYPES} types), GraphQL in-process"));
-    group.bench_function("{ __typename }", |b| b.to_async(&rt).iter(|| run(&cached_schema, "{ __typename }")));
-    group.bench_function("traverse cached", |b| b.to_async(&rt).iter(|| run(&cached_schema, &q)));
-    group.bench_function("traverse uncached", |b| b.to_async(&rt).iter(|| run(&uncached_schema, &q)));
-    let bare = async_graphql::Schema::build(
-        ontograph::api::QueryRoot,
-        ontograph::api::MutationRoot,
-        ontograph::api::SubscriptionRoot,
-    )
-    .data(cached.clone())
-    .finish();
-    group.bench_function("traverse cached, no extensions", |b| b.to_async(&rt).iter(|| run(&bare, &q)));
-    let qn = q.replace("edges { source target relation }", "");
-    group.bench_function("traverse cached, nodes only", |b| b.to_async(&rt).iter(|| run(&cached_schema, &qn)));
-    let q0 = q.replace("edges { source target relation }", "").replace("nodes { apiName depth }", "");
-    group.bench_function("traverse cached, truncated cached only", |b| {
-        b.to_async(&rt).iter(|| run(&cached_schema, &q0))
+    group.bench_function("{ __typename }", |b| b.to_async(&rt).iter(|| run(&cached_api, "{ __typename }")));
+    group.bench_function("traverse cached", |b| b.to_async(&rt).iter(|| run(&cached_api, &q)));
+    group.bench_function("traverse uncached", |b| b.to_async(&rt).iter(|| run(&uncached_api, &q)));
+    let bare = cached_api.schema().clone();
+    group.bench_function("traverse cached, schema alone (no pipeline checks)", |b| {
+        b.to_async(&rt).iter(|| async { std::hint::black_box(serde_json::to_vec(&bare.execute(q.as_str()).await)) })
     });
+    let qn = q.replace("edges { source target relation }", "");
+    group.bench_function("traverse cached, nodes only", |b| b.to_async(&rt).iter(|| run(&cached_api, &qn)));
+    let q0 = q.replace("edges { source target relation }", "").replace("nodes { apiName depth }", "");
+    group.bench_function("traverse cached, truncated cached only", |b| b.to_async(&rt).iter(|| run(&cached_api, &q0)));
     group.finish();
 
     let question = || Question::traverse(vec![start.clone()], Direction::Outgoing, None, None, 3, 1000);

@@ -32,20 +32,51 @@ pub enum Error {
 }
 
 impl Error {
+    pub const BAD_USER_INPUT: &'static str = "BAD_USER_INPUT";
+    pub const NOT_FOUND: &'static str = "NOT_FOUND";
+    pub const ALREADY_EXISTS: &'static str = "ALREADY_EXISTS";
+    pub const VERSION_CONFLICT: &'static str = "VERSION_CONFLICT";
+    pub const IN_USE: &'static str = "IN_USE";
+    pub const BRANCH_PROTECTED: &'static str = "BRANCH_PROTECTED";
+    pub const MERGE_CONFLICT: &'static str = "MERGE_CONFLICT";
+    pub const LIMIT_EXCEEDED: &'static str = "LIMIT_EXCEEDED";
+    pub const FORBIDDEN: &'static str = "FORBIDDEN";
+    pub const INTERNAL: &'static str = "INTERNAL_SERVER_ERROR";
+
+    /// Every code a client can see, each the `code()` of some variant
+    /// (checked by a test, as is the absence of code strings elsewhere).
+    pub const CODES: [&'static str; 10] = [
+        Self::BAD_USER_INPUT,
+        Self::NOT_FOUND,
+        Self::ALREADY_EXISTS,
+        Self::VERSION_CONFLICT,
+        Self::IN_USE,
+        Self::BRANCH_PROTECTED,
+        Self::MERGE_CONFLICT,
+        Self::LIMIT_EXCEEDED,
+        Self::FORBIDDEN,
+        Self::INTERNAL,
+    ];
+
     /// The contract's `extensions.code` for this error.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::BadUserInput { .. } => "BAD_USER_INPUT",
-            Error::NotFound(_) => "NOT_FOUND",
-            Error::AlreadyExists(_) => "ALREADY_EXISTS",
-            Error::VersionConflict { .. } => "VERSION_CONFLICT",
-            Error::InUse { .. } => "IN_USE",
-            Error::BranchProtected(_) => "BRANCH_PROTECTED",
-            Error::MergeConflict(_) => "MERGE_CONFLICT",
-            Error::LimitExceeded(_) => "LIMIT_EXCEEDED",
-            Error::Forbidden(_) => "FORBIDDEN",
-            Error::Internal(_) => "INTERNAL_SERVER_ERROR",
+            Error::BadUserInput { .. } => Self::BAD_USER_INPUT,
+            Error::NotFound(_) => Self::NOT_FOUND,
+            Error::AlreadyExists(_) => Self::ALREADY_EXISTS,
+            Error::VersionConflict { .. } => Self::VERSION_CONFLICT,
+            Error::InUse { .. } => Self::IN_USE,
+            Error::BranchProtected(_) => Self::BRANCH_PROTECTED,
+            Error::MergeConflict(_) => Self::MERGE_CONFLICT,
+            Error::LimitExceeded(_) => Self::LIMIT_EXCEEDED,
+            Error::Forbidden(_) => Self::FORBIDDEN,
+            Error::Internal(_) => Self::INTERNAL,
         }
+    }
+
+    /// A malformed request as a whole (no input field to name).
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Error::BadUserInput { message: message.into(), field: None }
     }
 
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -80,3 +111,31 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    /// One of each variant: every listed code is some variant's, and
+    /// every variant's code is listed.
+    #[test]
+    fn every_code_comes_from_a_variant() {
+        let each = [
+            Error::bad_request("x"),
+            Error::NotFound("x".into()),
+            Error::AlreadyExists("x".into()),
+            Error::VersionConflict { what: "x".into(), expected: 1, actual: 2 },
+            Error::InUse { id: "x".into(), dependents: vec![] },
+            Error::BranchProtected("x".into()),
+            Error::MergeConflict(vec![]),
+            Error::LimitExceeded("x".into()),
+            Error::Forbidden("x".into()),
+            Error::internal(anyhow::anyhow!("x")),
+        ];
+        let mut from_variants: Vec<&str> = each.iter().map(Error::code).collect();
+        let mut listed = Error::CODES.to_vec();
+        from_variants.sort();
+        listed.sort();
+        assert_eq!(from_variants, listed);
+    }
+}

@@ -1,13 +1,10 @@
 //! Domain errors → GraphQL errors, in one place. Every error a client can
-//! cause carries `extensions.code`; internal errors are logged here with
-//! their detail and shown as a generic message.
+//! cause carries `extensions.code` (a code of `crate::error::Error`);
+//! internal errors are logged here with their detail and shown as a
+//! generic message.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe};
-use async_graphql::{ErrorExtensions, Response, Value};
-use futures::stream::BoxStream;
-use futures::StreamExt;
+use async_graphql::{ErrorExtensions, Response, ServerError, Value};
+use bytes::Bytes;
 
 use crate::error::Error;
 
@@ -16,7 +13,7 @@ impl ErrorExtensions for Error {
         if let Error::Internal(detail) = self {
             tracing::error!(error = ?detail, "internal error");
             return async_graphql::Error::new("internal server error")
-                .extend_with(|_, e| e.set("code", "INTERNAL_SERVER_ERROR"));
+                .extend_with(|_, e| e.set("code", Error::INTERNAL));
         }
         async_graphql::Error::new(self.to_string()).extend_with(|_, e| {
             e.set("code", self.code());
@@ -46,42 +43,59 @@ impl<T> GqlResult<T> for Result<T, Error> {
     }
 }
 
-/// Gives errors that async-graphql itself raises (syntax, validation,
-/// variable coercion: all caused by the request) the contract's
-/// `BAD_USER_INPUT` code, so no client-visible error lacks one.
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodesExtension)
-    }
+/// An error about the request as a whole (no position, no path).
+pub fn request_error(err: &Error) -> ServerError {
+    let e = err.extend();
+    let mut out = ServerError::new(e.message, None);
+    out.extensions = e.extensions;
+    out
 }
 
-struct ErrorCodesExtension;
-
-#[async_trait::async_trait]
-impl Extension for ErrorCodesExtension {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        fill_codes(next.run(ctx).await)
-    }
-
-    /// The same for each response of a subscription (over WebSocket).
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        next.run(ctx, stream).map(fill_codes).boxed()
-    }
+/// The body of a response that is only this error:
+/// `{"errors":[{"message":…,"extensions":{"code":…}}]}`.
+pub fn error_body(err: &Error) -> Bytes {
+    let resp = Response::from_errors(vec![request_error(err)]);
+    Bytes::from(serde_json::to_vec(&Rejected(&resp)).unwrap_or_default())
 }
 
-fn fill_codes(mut resp: Response) -> Response {
+/// async-graphql's own limit errors, recognised by their fixed messages
+/// (pinned by tests in `tests/api/limits.rs`).
+fn is_builtin_limit_error(err: &ServerError) -> bool {
+    const PREFIXES: [&str; 4] = [
+        "Query is too complex",
+        "Query is nested too deep",
+        "The recursion depth of the query cannot be greater than",
+        "The number of directives on the field",
+    ];
+    PREFIXES.iter().any(|p| err.message.starts_with(p))
+}
+
+/// Gives every error of a response a code: async-graphql's own limit
+/// errors get `LIMIT_EXCEEDED`, its other errors (syntax, validation,
+/// variable coercion: all caused by the request) `BAD_USER_INPUT`.
+pub fn fill_codes(mut resp: Response) -> Response {
     for err in &mut resp.errors {
+        let code = if is_builtin_limit_error(err) { Error::LIMIT_EXCEEDED } else { Error::BAD_USER_INPUT };
         let ext = err.extensions.get_or_insert_with(Default::default);
         if ext.get("code").is_none() {
-            ext.set("code", Value::from("BAD_USER_INPUT"));
+            ext.set("code", Value::from(code));
         }
     }
     resp
+}
+
+/// A response refused before execution, as sent: without the `data`
+/// entry (GraphQL over HTTP: a request error has none).
+pub struct Rejected<'a>(pub &'a Response);
+
+impl serde::Serialize for Rejected<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("errors", &self.0.errors)?;
+        if !self.0.extensions.is_empty() {
+            m.serialize_entry("extensions", &self.0.extensions)?;
+        }
+        m.end()
+    }
 }

@@ -5,7 +5,6 @@
 //! execute it in-process.
 //! Depends on `engine` (and through it on `model`).
 
-mod apq;
 mod branch;
 mod cached;
 mod commit;
@@ -18,23 +17,27 @@ mod limits;
 mod merge;
 mod mutation;
 mod observe;
+mod persisted;
+mod pipeline;
 mod prescan;
 mod query;
+mod reads;
 mod render;
 mod responses;
 mod subscription;
 mod traversal;
 pub mod warm;
 
-use async_graphql::extensions::apollo_persisted_queries::ApolloPersistedQueries;
 use async_graphql::{Schema, SchemaBuilder};
 
-pub use apq::{PersistedQueries, DEFAULT_APQ_CAPACITY_BYTES};
-pub use error::GqlResult;
+pub use error::{error_body, request_error, GqlResult};
 pub use guard::{QueryLimits, DEFAULT_LIMITS};
 pub use mutation::MutationRoot;
+pub use persisted::DEFAULT_APQ_CAPACITY_BYTES;
+pub use pipeline::{Api, Executed, Outcome, Transport};
 pub use query::QueryRoot;
-pub use responses::{Executed, ResponseCache, DEFAULT_RESPONSE_CACHE_BYTES};
+pub use reads::Reads;
+pub use responses::{ResponseCache, DEFAULT_RESPONSE_CACHE_BYTES};
 pub use subscription::SubscriptionRoot;
 
 use crate::engine::Engine;
@@ -48,16 +51,16 @@ pub type OntographSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 pub struct Author(pub String);
 
 fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
-    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot).extension(error::ErrorCodes)
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
 }
 
-/// How a schema is built for a server; `Default` is what tests use.
+/// How the API is built for a server; `Default` is what tests use.
 #[derive(Clone)]
-pub struct SchemaOptions {
+pub struct ApiOptions {
     /// Capacity of the automatic persisted query store in bytes.
     pub apq_capacity_bytes: u64,
-    /// The whole-response cache the HTTP layer runs requests through
-    /// (the schema reports its statistics); off by default.
+    /// The whole-response cache of repeated branch-only queries (HTTP);
+    /// off by default.
     pub responses: ResponseCache,
     pub limits: QueryLimits,
     /// Where operation counts, latencies and error codes go.
@@ -66,9 +69,9 @@ pub struct SchemaOptions {
     pub shutdown: Option<tokio_util::sync::CancellationToken>,
 }
 
-impl Default for SchemaOptions {
+impl Default for ApiOptions {
     fn default() -> Self {
-        SchemaOptions {
+        ApiOptions {
             apq_capacity_bytes: DEFAULT_APQ_CAPACITY_BYTES,
             responses: ResponseCache::new(0),
             limits: QueryLimits::default(),
@@ -78,59 +81,32 @@ impl Default for SchemaOptions {
     }
 }
 
-/// Marks a request that came over plain HTTP (request data): a
-/// subscription there is refused before execution.
-#[derive(Clone, Copy)]
-pub struct OverHttp;
-
 /// Cancelled when the server shuts down (schema data for subscriptions).
 #[derive(Clone)]
 pub struct Shutdown(pub tokio_util::sync::CancellationToken);
 
-/// The executable schema over an engine, with the default persisted
-/// query capacity and request limits.
-pub fn build_schema(engine: Engine) -> OntographSchema {
-    build_schema_configured(engine, SchemaOptions::default())
-}
-
-/// The executable schema over an engine, keeping at most
-/// `apq_capacity_bytes` of automatic persisted queries; `responses` is
-/// the response cache the HTTP layer runs requests through (the schema
-/// reports its statistics).
-pub fn build_schema_with(engine: Engine, apq_capacity_bytes: u64, responses: ResponseCache) -> OntographSchema {
-    build_schema_configured(engine, SchemaOptions { apq_capacity_bytes, responses, ..SchemaOptions::default() })
-}
-
-/// The executable schema as a server runs it. Extension order matters:
-/// the first registered is outermost, so `Observe` sees the codes
-/// `ErrorCodes` fills in, and `Guard` checks the text before the persisted
-/// query extension parses it.
-pub fn build_schema_configured(engine: Engine, opts: SchemaOptions) -> OntographSchema {
-    let apq = ApolloPersistedQueries::new(PersistedQueries::new(opts.apq_capacity_bytes));
+/// The executable schema over an engine, with no HTTP and no extension:
+/// the request pipeline (`Api`) runs every check around it. async-graphql's
+/// own depth, complexity, recursion and directive limits stay on as a
+/// second line behind the pipeline's checks.
+pub fn build_schema(engine: Engine, opts: &ApiOptions) -> OntographSchema {
     let limits = opts.limits;
-    let mut b = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot);
-    if let Some(m) = opts.metrics.clone() {
-        b = b.extension(observe::Observe(m));
-    }
-    b = b
-        .extension(error::ErrorCodes)
-        .extension(guard::Guard(limits))
-        .extension(apq)
+    let mut b = builder()
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(limits.max_nesting())
         .limit_directives(limits.max_directives)
         .data(engine)
-        .data(opts.responses)
+        .data(opts.responses.clone())
         .data(limits);
     if !limits.introspection {
         b = b.disable_introspection();
     }
-    if let Some(m) = opts.metrics {
-        b = b.data(m);
+    if let Some(m) = &opts.metrics {
+        b = b.data(m.clone());
     }
-    if let Some(s) = opts.shutdown {
-        b = b.data(Shutdown(s));
+    if let Some(s) = &opts.shutdown {
+        b = b.data(Shutdown(s.clone()));
     }
     b.finish()
 }

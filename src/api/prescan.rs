@@ -4,15 +4,14 @@
 //! naming the limit (async-graphql's parser stops at 64 levels of nesting
 //! too, but as a syntax error, after building its parse tree).
 
-use async_graphql::ServerError;
-
-use super::guard::{limit_error, QueryLimits};
+use super::guard::QueryLimits;
+use crate::error::Error;
 
 /// Refuses a text that is too large, has too many tokens or nests
 /// brackets deeper than the limits allow.
-pub fn prescan(query: &str, limits: &QueryLimits) -> Result<(), ServerError> {
+pub fn prescan(query: &str, limits: &QueryLimits) -> Result<(), Error> {
     if query.len() > limits.max_document_bytes {
-        return Err(limit_error(format!(
+        return Err(Error::LimitExceeded(format!(
             "the query document is {} bytes; the limit is {}",
             query.len(),
             limits.max_document_bytes
@@ -38,7 +37,7 @@ pub fn prescan(query: &str, limits: &QueryLimits) -> Result<(), ServerError> {
             b'{' | b'(' | b'[' => {
                 depth += 1;
                 if depth > limits.max_nesting() {
-                    return Err(limit_error(format!(
+                    return Err(Error::LimitExceeded(format!(
                         "the query is nested deeper than {} levels of brackets (max query depth {})",
                         limits.max_nesting(),
                         limits.max_depth
@@ -61,7 +60,7 @@ pub fn prescan(query: &str, limits: &QueryLimits) -> Result<(), ServerError> {
         }
         tokens += 1;
         if tokens > limits.max_tokens {
-            return Err(limit_error(format!("the query has more than {} tokens", limits.max_tokens)));
+            return Err(Error::LimitExceeded(format!("the query has more than {} tokens", limits.max_tokens)));
         }
     }
     Ok(())
@@ -141,9 +140,9 @@ mod tests {
         let nest = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
         let wide = QueryLimits { max_tokens: 1000, ..l };
         assert!(prescan(&nest(16), &wide).is_ok());
-        assert!(prescan(&nest(17), &wide).unwrap_err().message.contains("nested deeper than 16"));
-        assert!(prescan(&"a ".repeat(21), &l).unwrap_err().message.contains("more than 20 tokens"));
-        assert!(prescan(&"#".repeat(201), &l).unwrap_err().message.contains("201 bytes"));
+        assert!(prescan(&nest(17), &wide).unwrap_err().to_string().contains("nested deeper than 16"));
+        assert!(prescan(&"a ".repeat(21), &l).unwrap_err().to_string().contains("more than 20 tokens"));
+        assert!(prescan(&"#".repeat(201), &l).unwrap_err().to_string().contains("201 bytes"));
         // Spreads and punctuators are tokens; an unterminated string is left to the parser.
         assert!(prescan("{ ...F } fragment F on Q { a }", &l).is_ok());
         assert!(prescan("{ a(s: \"unterminated", &l).is_ok());

@@ -17,12 +17,12 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use async_graphql::parser::types::{ExecutableDocument, Field, OperationType, Selection, SelectionSet};
-use async_graphql::{Request, Response, Value, Variables};
+use async_graphql::{Request, Response};
 use bytes::Bytes;
 use moka::future::Cache;
 
-use crate::engine::{Engine, MAIN};
+use super::reads::Reads;
+use crate::engine::Engine;
 
 /// Default capacity in bytes of stored responses.
 pub const DEFAULT_RESPONSE_CACHE_BYTES: u64 = 64 * 1024 * 1024;
@@ -76,13 +76,6 @@ pub struct ResponseCacheStats {
     pub capacity_bytes: u64,
 }
 
-/// A response ready to send: its JSON body, and whether it came from the
-/// cache (then it has no errors).
-pub struct Executed {
-    pub body: Bytes,
-    pub response: Option<Response>,
-}
-
 impl ResponseCache {
     /// A cache of at most `capacity_bytes` of response bodies; 0 turns it off.
     pub fn new(capacity_bytes: u64) -> Self {
@@ -117,142 +110,67 @@ impl ResponseCache {
         }
     }
 
-    /// Run one request through `execute` (the schema), or answer it from
-    /// the cache. `Executed::response` is the fresh response (for status
-    /// codes and logging), `None` on a hit.
-    pub async fn run<F, Fut>(&self, engine: &Engine, mut req: Request, execute: F) -> Executed
-    where
-        F: FnOnce(Request) -> Fut,
-        Fut: std::future::Future<Output = Response>,
-    {
-        let Some(entries) = &self.entries else {
-            return fresh(execute(req).await);
-        };
-        let Some(key) = key(&req) else {
-            return fresh(execute(req).await);
-        };
-        if let Some(e) = entries.get(&key).await {
-            if e.reads.iter().all(|(b, head)| engine.head(b) == *head) {
-                self.counts[0].fetch_add(1, Ordering::Relaxed);
-                return Executed { body: e.body.clone(), response: None };
-            }
+    /// The stored response to `req`, if its branches have not moved
+    /// since. Costs no parse: the key is the text, variables and name.
+    pub async fn lookup(&self, engine: &Engine, req: &Request) -> Option<Bytes> {
+        let entries = self.entries.as_ref()?;
+        let e = entries.get(&key(req)?).await?;
+        if !e.reads.iter().all(|(b, head)| engine.head(b) == *head) {
+            return None;
         }
-        let reads = reads(&mut req).map(|names| names.into_iter().map(|b| (b.clone(), engine.head(&b))).collect());
-        if reads.is_some() {
-            self.counts[1].fetch_add(1, Ordering::Relaxed);
-        }
+        self.counts[0].fetch_add(1, Ordering::Relaxed);
+        Some(e.body.clone())
+    }
+
+    /// Before executing a query that missed: what it reads and the heads
+    /// of those branches now, when it is one that may be stored (it only
+    /// reads branches). Marks the request so traversals report whether
+    /// they were computed.
+    pub fn plan(&self, engine: &Engine, req: &mut Request, reads: Reads) -> Option<Pending> {
+        self.entries.as_ref()?;
+        let key = key(req)?;
+        let Reads::Branches(names) = reads else { return None };
+        self.counts[1].fetch_add(1, Ordering::Relaxed);
+        let heads = names
+            .into_iter()
+            .map(|b| {
+                let head = engine.head(&b);
+                (b, head)
+            })
+            .collect();
         let computed = Computed::default();
-        let resp = execute(req.data(computed.clone())).await;
-        let out = fresh(resp);
-        let storable = out.response.as_ref().is_some_and(|r| r.errors.is_empty() && r.extensions.is_empty())
-            && !computed.0.load(Ordering::Relaxed);
-        if let (true, Some(reads)) = (storable, reads) {
-            let reads: Vec<(String, Head)> = reads;
-            // Not stored if a read branch moved during execution: it could
-            // never be replayed (see the module doc).
-            if reads.iter().all(|(b, head)| engine.head(b) == *head) {
-                entries.insert(key, Arc::new(Entry { body: out.body.clone(), reads })).await;
-            }
+        req.data.insert(computed.clone());
+        Some(Pending { key, heads, computed })
+    }
+
+    /// Store the response of a planned request: only when it has no
+    /// errors, every traversal in it came from the result cache (so
+    /// `cached: true` in a replay is true), and no branch it read moved
+    /// while it ran (it could never be replayed: see the module doc).
+    pub async fn store(&self, engine: &Engine, pending: Pending, resp: &Response, body: &Bytes) {
+        let Some(entries) = &self.entries else { return };
+        let storable =
+            resp.errors.is_empty() && resp.extensions.is_empty() && !pending.computed.0.load(Ordering::Relaxed);
+        if storable && pending.heads.iter().all(|(b, head)| engine.head(b) == *head) {
+            entries.insert(pending.key, Arc::new(Entry { body: body.clone(), reads: pending.heads })).await;
         }
-        out
     }
 }
 
-fn fresh(resp: Response) -> Executed {
-    let body = Bytes::from(serde_json::to_vec(&resp).unwrap_or_default());
-    Executed { body, response: Some(resp) }
+/// A query on its way to being stored.
+pub struct Pending {
+    key: Key,
+    heads: Vec<(String, Head)>,
+    computed: Computed,
 }
 
 fn key(req: &Request) -> Option<Key> {
     if req.query.is_empty() {
-        return None; // persisted-query hash only: the text is not known yet
+        return None; // a pre-parsed document (the warm plan): no text to key by
     }
     Some(Key {
         query: req.query.clone(),
         variables: serde_json::to_string(&req.variables).ok()?,
         operation: req.operation_name.clone(),
     })
-}
-
-/// The branches a query reads, when that is all it reads: root fields
-/// `branch` (literal or variable name, default `main`) and `__typename`.
-/// `None` for anything else (mutations, `server`, `branches`, fragments
-/// at the root, introspection, unparsable text).
-fn reads(req: &mut Request) -> Option<Vec<String>> {
-    let (operation, variables) = (req.operation_name.clone(), req.variables.clone());
-    // The request keeps this parse: execution does not parse again.
-    let doc = req.parsed_query().ok()?;
-    let op = &super::guard::selected_operation(doc, operation.as_deref())?.node;
-    if op.ty != OperationType::Query || !op.directives.is_empty() {
-        return None;
-    }
-    let mut out = Vec::new();
-    for sel in &op.selection_set.node.items {
-        let Selection::Field(f) = &sel.node else { return None };
-        let f = &f.node;
-        match f.name.node.as_str() {
-            "__typename" => {}
-            "branch" => {
-                out.push(branch_arg(&variables, f, "name")?);
-                out.extend(nested_reads(doc, &f.selection_set.node, &variables)?);
-            }
-            _ => return None,
-        }
-    }
-    out.sort();
-    out.dedup();
-    Some(out)
-}
-
-/// A branch-name argument: literal, variable, or `main` when omitted.
-fn branch_arg(variables: &Variables, f: &Field, arg: &str) -> Option<String> {
-    match f.arguments.iter().find(|(a, _)| a.node == arg).map(|(_, v)| &v.node) {
-        None => Some(MAIN.to_owned()),
-        Some(v) => match v.clone().into_const_with(|var| variable(variables, &var)).ok()? {
-            Value::String(s) => Some(s),
-            _ => None,
-        },
-    }
-}
-
-/// Branches read below a `branch` field: the `against` of every `diff`
-/// (it reads that branch, and the merges between the two, which only a
-/// commit on one of them moves), through fragments. `None` when it cannot
-/// be told from the text. The warm plan uses it too.
-pub(super) fn nested_reads(doc: &ExecutableDocument, set: &SelectionSet, variables: &Variables) -> Option<Vec<String>> {
-    let mut out = Vec::new();
-    walk_diffs(doc, set, variables, &mut out, 0)?;
-    Some(out)
-}
-
-fn walk_diffs(
-    doc: &ExecutableDocument,
-    set: &SelectionSet,
-    variables: &Variables,
-    out: &mut Vec<String>,
-    depth: usize,
-) -> Option<()> {
-    if depth > 64 {
-        return None;
-    }
-    for sel in &set.items {
-        match &sel.node {
-            Selection::Field(f) => {
-                if f.node.name.node == "diff" {
-                    out.push(branch_arg(variables, &f.node, "against")?);
-                }
-                walk_diffs(doc, &f.node.selection_set.node, variables, out, depth + 1)?;
-            }
-            Selection::InlineFragment(i) => walk_diffs(doc, &i.node.selection_set.node, variables, out, depth + 1)?,
-            Selection::FragmentSpread(s) => {
-                let frag = doc.fragments.get(&s.node.fragment_name.node)?;
-                walk_diffs(doc, &frag.node.selection_set.node, variables, out, depth + 1)?;
-            }
-        }
-    }
-    Some(())
-}
-
-fn variable(vars: &Variables, name: &async_graphql::Name) -> Result<Value, ()> {
-    vars.get(name).cloned().ok_or(())
 }

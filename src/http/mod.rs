@@ -29,8 +29,9 @@ use tracing::Level;
 
 pub use server::{serve, Server};
 
-use crate::api::{OntographSchema, QueryLimits, ResponseCache};
+use crate::api::Api;
 use crate::engine::Engine;
+use crate::error::Error;
 use crate::metrics::Metrics;
 
 /// How long `/readyz` waits for the database before answering 503.
@@ -39,12 +40,10 @@ const READY_TIMEOUT: Duration = Duration::from_secs(2);
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
 struct AppState {
-    schema: OntographSchema,
+    /// The request pipeline around the schema.
+    api: Api,
     engine: Engine,
-    /// The whole-response cache of repeated branch-only queries.
-    responses: ResponseCache,
     metrics: Metrics,
-    limits: QueryLimits,
     max_body_bytes: usize,
     /// Cancelled when shutdown starts.
     shutdown: CancellationToken,
@@ -61,13 +60,8 @@ struct AppState {
 fn router(state: AppState) -> Router {
     let method_not_allowed = |allow: &'static str| {
         move |State(app): State<AppState>| async move {
-            let mut res = graphql::reject(
-                &app,
-                StatusCode::METHOD_NOT_ALLOWED,
-                negotiate::MediaType::Json,
-                "BAD_USER_INPUT",
-                &format!("method not allowed; use {allow}"),
-            );
+            let err = Error::bad_request(format!("method not allowed; use {allow}"));
+            let mut res = graphql::reject(&app, StatusCode::METHOD_NOT_ALLOWED, negotiate::MediaType::Json, err);
             res.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
             res
         }

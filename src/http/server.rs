@@ -12,7 +12,7 @@ use tokio_util::task::TaskTracker;
 
 use super::AppState;
 use crate::api::warm::{self, WarmPlan};
-use crate::api::{build_schema_configured, ResponseCache, SchemaOptions};
+use crate::api::{Api, ApiOptions, ResponseCache};
 use crate::config::ServeArgs;
 use crate::engine::{Engine, MAIN};
 use crate::metrics::Metrics;
@@ -66,29 +66,25 @@ impl Server {
         let (stop_http, closing) = (CancellationToken::new(), CancellationToken::new());
         let metrics = Metrics::new();
         metrics.spawn_probes(&engine, closing.clone());
-        let limits = args.limits.query_limits();
-        let responses = ResponseCache::new(args.response_cache_bytes);
-        let schema = build_schema_configured(
+        let api = Api::new(
             engine.clone(),
-            SchemaOptions {
+            ApiOptions {
                 apq_capacity_bytes: args.apq_capacity_bytes,
-                responses: responses.clone(),
-                limits,
+                responses: ResponseCache::new(args.response_cache_bytes),
+                limits: args.limits.query_limits(),
                 metrics: Some(metrics.clone()),
                 shutdown: Some(closing.clone()),
             },
         );
         let warmer = warm.map(|plan| {
             tracing::info!(operations = plan.queries.len(), "warming the cache in the background");
-            warm::spawn(schema.clone(), &engine, plan)
+            warm::spawn(api.clone(), &engine, plan)
         });
         let tracker = TaskTracker::new();
         let app = super::router(AppState {
-            schema,
+            api,
             engine: engine.clone(),
-            responses,
             metrics: metrics.clone(),
-            limits,
             max_body_bytes: args.max_body_bytes,
             shutdown: closing.clone(),
             tracker: tracker.clone(),

@@ -21,6 +21,8 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use super::AppState;
+use crate::api::{error_body, request_error};
+use crate::error::Error;
 
 /// How long a connection may take to complete its operations once the
 /// server is shutting down.
@@ -36,10 +38,10 @@ pub async fn handler(State(app): State<AppState>, headers: HeaderMap, upgrade: W
         return (StatusCode::BAD_REQUEST, msg).into_response();
     };
     let Ok(permit) = app.ws_connections.clone().try_acquire_owned() else {
-        let body = serde_json::json!({ "errors": [{
-            "message": "too many WebSocket connections; try again later",
-            "extensions": { "code": "LIMIT_EXCEEDED" } }] });
-        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+        let err = Error::LimitExceeded("too many WebSocket connections; try again later".into());
+        app.metrics.graphql_error(err.code());
+        let json = [(header::CONTENT_TYPE, "application/json")];
+        return (StatusCode::SERVICE_UNAVAILABLE, json, error_body(&err)).into_response();
     };
     let tracker = app.tracker.clone();
     upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).max_message_size(app.max_body_bytes).on_upgrade(move |socket| {
@@ -141,7 +143,7 @@ async fn serve(socket: WebSocket, app: AppState, protocol: WebSocketProtocols) {
             futures::future::ready(pass.then_some(data))
         })
         .take_until(Box::pin(closing));
-    let output = Protocol::new(app.schema.clone(), input, protocol);
+    let output = Protocol::new(app.api.clone(), input, protocol);
     futures::pin_mut!(output);
     let mut refusals = refusals;
     let mut rejections = Rejections::default();
@@ -247,10 +249,8 @@ enum Rewrite {
 
 /// The `error` message refusing operation `id` over the per-connection cap.
 fn refusal(protocol: WebSocketProtocols, id: &str, max: usize) -> String {
-    let error = serde_json::json!({
-        "message": format!("at most {max} operations may run at once on one connection"),
-        "extensions": { "code": "LIMIT_EXCEEDED" },
-    });
+    let err = Error::LimitExceeded(format!("at most {max} operations may run at once on one connection"));
+    let error = serde_json::to_value(request_error(&err)).unwrap_or_default();
     let payload = match protocol {
         WebSocketProtocols::GraphQLWS => serde_json::json!([error]),
         _ => error,

@@ -2,8 +2,8 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use async_graphql::{Request, Variables};
-use ontograph::api::{build_schema, OntographSchema};
+use async_graphql::{Executor, Request, Variables};
+use ontograph::api::{Api, ApiOptions};
 use ontograph::engine::Engine;
 use ontograph::store;
 use serde_json::{json, Value};
@@ -11,7 +11,8 @@ use tempfile::TempDir;
 
 pub struct TestApp {
     pub engine: Engine,
-    pub schema: OntographSchema,
+    /// The request pipeline around the schema, as the server runs it.
+    pub api: Api,
     pub url: String,
     _dir: Option<TempDir>,
 }
@@ -39,7 +40,7 @@ impl TestApp {
     }
 
     pub fn from_engine(engine: Engine, url: &str) -> TestApp {
-        TestApp { schema: build_schema(engine.clone()), engine, url: url.to_owned(), _dir: None }
+        TestApp { api: Api::new(engine.clone(), ApiOptions::default()), engine, url: url.to_owned(), _dir: None }
     }
 
     /// Keep `dir` (holding the database) alive as long as the app.
@@ -55,7 +56,7 @@ impl TestApp {
     /// The full response as JSON: `{ data, errors? }`.
     pub async fn gql(&self, query: &str, vars: Value) -> Value {
         let req = Request::new(query).variables(Variables::from_json(vars));
-        serde_json::to_value(self.schema.execute(req).await).unwrap()
+        serde_json::to_value(self.api.execute(req).await).unwrap()
     }
 
     /// `data` of a response that must have no errors.

@@ -3,7 +3,7 @@
 //! read anything but branches.
 
 use async_graphql::{Request, Variables};
-use ontograph::api::ResponseCache;
+use ontograph::api::{Api, ApiOptions, ResponseCache, Transport};
 use serde_json::{json, Value};
 
 use crate::helpers::{TestApp, CREATE_OT};
@@ -11,12 +11,14 @@ use crate::helpers::{TestApp, CREATE_OT};
 const TRAVERSE: &str = r#"query($b: String! = "main") { branch(name: $b) { version
     traverse(from: ["Person"], direction: INCOMING, maxDepth: 3) { cached nodes { apiName depth } } } }"#;
 
-/// Run a request through the response cache: (`data`, served from it).
+/// Run a request as an HTTP POST would, through the pipeline with the
+/// response cache: (`data`, served from it).
 async fn run(app: &TestApp, cache: &ResponseCache, query: &str, vars: Value) -> (Value, bool) {
+    let api = Api::new(app.engine.clone(), ApiOptions { responses: cache.clone(), ..ApiOptions::default() });
     let req = Request::new(query).variables(Variables::from_json(vars));
-    let out = cache.run(&app.engine, req, |r| app.schema.execute(r)).await;
+    let out = api.run(req, Transport::HttpPost).await;
     let body: Value = serde_json::from_slice(&out.body).unwrap();
-    (body["data"].clone(), out.response.is_none())
+    (body["data"].clone(), out.replayed)
 }
 
 #[tokio::test]

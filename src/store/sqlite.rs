@@ -57,7 +57,7 @@ impl Store for SqliteStore {
     async fn create_branch(&self, b: &NewBranch) -> Result<BranchRecord> {
         sqlx::query_as(
             "INSERT INTO branches (name, parent, forked_at, head, protected, created_at)
-             VALUES (?, ?, ?, 0, FALSE, ?) RETURNING *",
+             VALUES ($1, $2, $3, 0, FALSE, $4) RETURNING *",
         )
         .bind(&b.name)
         .bind(&b.parent)
@@ -71,7 +71,7 @@ impl Store for SqliteStore {
     async fn own_rows(&self, branch: &str, upto: i64) -> Result<Vec<EntityRow>> {
         let mut stream = sqlx::query_as::<_, EntityRowRaw>(
             "SELECT kind, id, version, body FROM entity_versions
-             WHERE branch = ? AND commit_version <= ? ORDER BY kind, id, commit_version",
+             WHERE branch = $1 AND commit_version <= $2 ORDER BY kind, id, commit_version",
         )
         .bind(branch)
         .bind(upto)
@@ -106,7 +106,7 @@ impl Store for SqliteStore {
     async fn touched(&self, branch: &str, after: i64, upto: i64) -> Result<Vec<EntityKey>> {
         let rows: Vec<KeyRow> = sqlx::query_as(
             "SELECT DISTINCT kind, id FROM entity_versions
-             WHERE branch = ? AND commit_version > ? AND commit_version <= ? ORDER BY kind, id",
+             WHERE branch = $1 AND commit_version > $2 AND commit_version <= $3 ORDER BY kind, id",
         )
         .bind(branch)
         .bind(after)
@@ -132,14 +132,14 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin().await.map_err(|e| db_error(&what, e))?;
         // The optimistic-lock check and the write in one transaction: the
         // first statement is a write, so SQLite takes the write lock now.
-        let moved = sqlx::query("UPDATE branches SET head = head + 1 WHERE name = ? AND head = ?")
+        let moved = sqlx::query("UPDATE branches SET head = head + 1 WHERE name = $1 AND head = $2")
             .bind(c.branch)
             .bind(c.expected_head)
             .execute(&mut *tx)
             .await
             .map_err(|e| db_error(&what, e))?;
         if moved.rows_affected() != 1 {
-            let actual: Option<i64> = sqlx::query_scalar("SELECT head FROM branches WHERE name = ?")
+            let actual: Option<i64> = sqlx::query_scalar("SELECT head FROM branches WHERE name = $1")
                 .bind(c.branch)
                 .fetch_optional(&mut *tx)
                 .await
@@ -154,7 +154,7 @@ impl Store for SqliteStore {
         let version = c.expected_head + 1;
         sqlx::query(
             "INSERT INTO commits (branch, version, author, message, created_at, change_count)
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(c.branch)
         .bind(version)
@@ -189,7 +189,7 @@ impl Store for SqliteStore {
             }
         }
         if let Some(m) = c.merge {
-            sqlx::query("INSERT INTO merges (target, target_version, source, source_version) VALUES (?, ?, ?, ?)")
+            sqlx::query("INSERT INTO merges (target, target_version, source, source_version) VALUES ($1, $2, $3, $4)")
                 .bind(c.branch)
                 .bind(version)
                 .bind(m.source)
@@ -205,7 +205,7 @@ impl Store for SqliteStore {
     async fn commits(&self, branch: &str, before: Option<i64>, limit: i64) -> Result<Vec<CommitRecord>> {
         let commits: Vec<CommitRow> = sqlx::query_as(
             "SELECT branch, version, author, message, created_at FROM commits
-             WHERE branch = ? AND version < ? ORDER BY version DESC LIMIT ?",
+             WHERE branch = $1 AND version < $2 ORDER BY version DESC LIMIT $3",
         )
         .bind(branch)
         .bind(before.unwrap_or(i64::MAX))
@@ -216,7 +216,7 @@ impl Store for SqliteStore {
         let (Some(newest), Some(oldest)) = (commits.first(), commits.last()) else { return Ok(vec![]) };
         let changes: Vec<ChangeRow> = sqlx::query_as(
             "SELECT commit_version, kind, id, change, fields FROM entity_versions
-             WHERE branch = ? AND commit_version BETWEEN ? AND ?",
+             WHERE branch = $1 AND commit_version BETWEEN $2 AND $3",
         )
         .bind(branch)
         .bind(oldest.version)
@@ -228,7 +228,7 @@ impl Store for SqliteStore {
     }
 
     async fn set_protected(&self, branch: &str, protected: bool) -> Result<()> {
-        let r = sqlx::query("UPDATE branches SET protected = ? WHERE name = ?")
+        let r = sqlx::query("UPDATE branches SET protected = $1 WHERE name = $2")
             .bind(protected)
             .bind(branch)
             .execute(&self.pool)
@@ -242,7 +242,7 @@ impl Store for SqliteStore {
 
     async fn delete_branch(&self, branch: &str) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(|e| db_error("branches", e))?;
-        let children: Vec<String> = sqlx::query_scalar("SELECT name FROM branches WHERE parent = ? ORDER BY name")
+        let children: Vec<String> = sqlx::query_scalar("SELECT name FROM branches WHERE parent = $1 ORDER BY name")
             .bind(branch)
             .fetch_all(&mut *tx)
             .await
@@ -251,10 +251,10 @@ impl Store for SqliteStore {
             return Err(Error::InUse { id: format!("branch {branch}"), dependents: children });
         }
         for sql in [
-            "DELETE FROM merges WHERE target = ?1 OR source = ?1",
-            "DELETE FROM entity_versions WHERE branch = ?",
-            "DELETE FROM commits WHERE branch = ?",
-            "DELETE FROM branches WHERE name = ?",
+            "DELETE FROM merges WHERE target = $1 OR source = $1",
+            "DELETE FROM entity_versions WHERE branch = $1",
+            "DELETE FROM commits WHERE branch = $1",
+            "DELETE FROM branches WHERE name = $1",
         ] {
             sqlx::query(sql).bind(branch).execute(&mut *tx).await.map_err(|e| db_error("branches", e))?;
         }

@@ -1,12 +1,14 @@
-//! Durable, versioned persistence (sqlx). One trait, two implementations
-//! (SQLite, the embedded default; PostgreSQL for production) with the same
-//! semantics, checked by one conformance suite (`tests/api/store.rs`).
+//! Durable, versioned persistence (sqlx). One trait, implemented once in
+//! SQL (`sql.rs`) for two databases (SQLite, the embedded default;
+//! PostgreSQL for production) with the same semantics, checked by one
+//! conformance suite (`tests/api/store.rs`).
 //! Transactions and database-error mapping stay in this module.
 //! Depends on `model` only.
 
 mod load;
 mod postgres;
 mod records;
+mod sql;
 mod sqlite;
 
 use std::sync::Arc;

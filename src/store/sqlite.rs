@@ -1,20 +1,28 @@
 //! SQLite store: the embedded default. WAL journal with `synchronous=FULL`,
 //! so an acknowledged commit survives a crash of the process or the host.
+//! The SQL is shared (`sql.rs`); here are the connection and the dialect.
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use futures::TryStreamExt;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, SqlitePool};
+use sqlx::SqlitePool;
 
-use super::records::{assemble, fields_json, key_chunks, push_latest, ChangeRow, CommitRow, EntityRowRaw, KeyRow};
-use super::{db_error, BranchRecord, CommitRecord, EntityKey, EntityRow, MergeRecord, NewBranch, NewCommit, Store};
+use super::db_error;
+use super::sql::{implement_store, Dialect};
 use crate::error::{Error, Result};
 
-/// Rows per multi-row INSERT (6 parameters each, far below SQLite's limit).
-const INSERT_CHUNK: usize = 1000;
+const SQLITE: Dialect = Dialect {
+    // Stored as TEXT.
+    body: "body",
+    body_param_cast: "",
+    // No row locks: a write transaction locks the whole database.
+    lock_selected_rows: "",
+    // 8,000 parameters per statement, under a quarter of the limit (4,095 rows would fit).
+    insert_chunk: 1000,
+    // SQLITE_MAX_VARIABLE_NUMBER's default since SQLite 3.32 (the bundled SQLite is 3.46).
+    max_params: 32766,
+};
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -45,224 +53,4 @@ impl SqliteStore {
     }
 }
 
-#[async_trait]
-impl Store for SqliteStore {
-    async fn branches(&self) -> Result<Vec<BranchRecord>> {
-        sqlx::query_as("SELECT * FROM branches ORDER BY name")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| db_error("branches", e))
-    }
-
-    async fn create_branch(&self, b: &NewBranch) -> Result<BranchRecord> {
-        sqlx::query_as(
-            "INSERT INTO branches (name, parent, forked_at, head, protected, created_at)
-             VALUES (?, ?, ?, 0, FALSE, ?) RETURNING *",
-        )
-        .bind(&b.name)
-        .bind(&b.parent)
-        .bind(b.forked_at)
-        .bind(b.created_at)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(|e| db_error(&format!("branch {}", b.name), e))
-    }
-
-    async fn own_rows(&self, branch: &str, upto: i64) -> Result<Vec<EntityRow>> {
-        let mut stream = sqlx::query_as::<_, EntityRowRaw>(
-            "SELECT kind, id, version, body FROM entity_versions
-             WHERE branch = ? AND commit_version <= ? ORDER BY kind, id, commit_version",
-        )
-        .bind(branch)
-        .bind(upto)
-        .fetch(&self.pool);
-        let mut out = Vec::new();
-        while let Some(r) = stream.try_next().await.map_err(|e| db_error("entity_versions", e))? {
-            push_latest(&mut out, r.try_into()?);
-        }
-        Ok(out)
-    }
-
-    async fn rows_at(&self, branch: &str, upto: i64, keys: &[EntityKey]) -> Result<Vec<EntityRow>> {
-        let mut out = Vec::new();
-        for (kind, ids) in key_chunks(keys) {
-            let mut qb = QueryBuilder::new("SELECT kind, id, version, body FROM entity_versions WHERE branch = ");
-            qb.push_bind(branch).push(" AND kind = ").push_bind(kind.as_str());
-            qb.push(" AND commit_version <= ").push_bind(upto).push(" AND id IN (");
-            let mut list = qb.separated(", ");
-            for id in ids {
-                list.push_bind(id.as_str());
-            }
-            qb.push(") ORDER BY id, commit_version");
-            let rows: Vec<EntityRowRaw> =
-                qb.build_query_as().fetch_all(&self.pool).await.map_err(|e| db_error("entity_versions", e))?;
-            for r in rows {
-                push_latest(&mut out, r.try_into()?);
-            }
-        }
-        Ok(out)
-    }
-
-    async fn touched(&self, branch: &str, after: i64, upto: i64) -> Result<Vec<EntityKey>> {
-        let rows: Vec<KeyRow> = sqlx::query_as(
-            "SELECT DISTINCT kind, id FROM entity_versions
-             WHERE branch = ? AND commit_version > ? AND commit_version <= ? ORDER BY kind, id",
-        )
-        .bind(branch)
-        .bind(after)
-        .bind(upto)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| db_error("entity_versions", e))?;
-        rows.into_iter().map(KeyRow::key).collect()
-    }
-
-    async fn merges(&self) -> Result<Vec<MergeRecord>> {
-        sqlx::query_as("SELECT seq, target, target_version, source, source_version FROM merges ORDER BY seq")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| db_error("merges", e))
-    }
-
-    async fn append_commit(&self, c: &NewCommit<'_>) -> Result<CommitRecord> {
-        let what = format!("commit on {}", c.branch);
-        if c.rows.len() != c.changes.len() {
-            return Err(Error::internal(anyhow::anyhow!("{what}: rows and changes differ in length")));
-        }
-        let mut tx = self.pool.begin().await.map_err(|e| db_error(&what, e))?;
-        // The optimistic-lock check and the write in one transaction: the
-        // first statement is a write, so SQLite takes the write lock now.
-        let moved = sqlx::query("UPDATE branches SET head = head + 1 WHERE name = ? AND head = ?")
-            .bind(c.branch)
-            .bind(c.expected_head)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| db_error(&what, e))?;
-        if moved.rows_affected() != 1 {
-            let actual: Option<i64> = sqlx::query_scalar("SELECT head FROM branches WHERE name = ?")
-                .bind(c.branch)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(|e| db_error(&what, e))?;
-            return Err(match actual {
-                None => Error::NotFound(format!("branch {}", c.branch)),
-                Some(actual) => {
-                    Error::VersionConflict { what: format!("branch {}", c.branch), expected: c.expected_head, actual }
-                }
-            });
-        }
-        let version = c.expected_head + 1;
-        sqlx::query(
-            "INSERT INTO commits (branch, version, author, message, created_at, change_count)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(c.branch)
-        .bind(version)
-        .bind(c.author)
-        .bind(c.message)
-        .bind(c.timestamp)
-        .bind(c.changes.len() as i64)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| db_error(&what, e))?;
-        let fields: Vec<String> = c.changes.iter().map(|ch| fields_json(&ch.fields)).collect();
-        let rows: Vec<_> = c.rows.iter().zip(c.changes).zip(&fields).collect();
-        let mut written = 0u64;
-        for chunk in rows.chunks(INSERT_CHUNK) {
-            let mut qb = QueryBuilder::new(
-                "INSERT INTO entity_versions (branch, kind, id, commit_version, version, body, change, fields) ",
-            );
-            qb.push_values(chunk, |mut b, ((row, change), fields)| {
-                b.push_bind(c.branch)
-                    .push_bind(row.kind.as_str())
-                    .push_bind(&row.id)
-                    .push_bind(version)
-                    .push_bind(row.version)
-                    .push_bind(&row.body)
-                    .push_bind(change.change.as_str())
-                    .push_bind(fields.as_str());
-            });
-            qb.build().execute(&mut *tx).await.map_err(|e| db_error(&what, e))?;
-            written += chunk.len() as u64;
-            if let Some(p) = c.progress {
-                p(written);
-            }
-        }
-        if let Some(m) = c.merge {
-            sqlx::query("INSERT INTO merges (target, target_version, source, source_version) VALUES (?, ?, ?, ?)")
-                .bind(c.branch)
-                .bind(version)
-                .bind(m.source)
-                .bind(m.source_version)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| db_error(&what, e))?;
-        }
-        tx.commit().await.map_err(|e| db_error(&what, e))?;
-        Ok(c.record())
-    }
-
-    async fn commits(&self, branch: &str, before: Option<i64>, limit: i64) -> Result<Vec<CommitRecord>> {
-        let commits: Vec<CommitRow> = sqlx::query_as(
-            "SELECT branch, version, author, message, created_at FROM commits
-             WHERE branch = ? AND version < ? ORDER BY version DESC LIMIT ?",
-        )
-        .bind(branch)
-        .bind(before.unwrap_or(i64::MAX))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| db_error("commits", e))?;
-        let (Some(newest), Some(oldest)) = (commits.first(), commits.last()) else { return Ok(vec![]) };
-        let changes: Vec<ChangeRow> = sqlx::query_as(
-            "SELECT commit_version, kind, id, change, fields FROM entity_versions
-             WHERE branch = ? AND commit_version BETWEEN ? AND ?",
-        )
-        .bind(branch)
-        .bind(oldest.version)
-        .bind(newest.version)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| db_error("commits", e))?;
-        assemble(commits, changes)
-    }
-
-    async fn set_protected(&self, branch: &str, protected: bool) -> Result<()> {
-        let r = sqlx::query("UPDATE branches SET protected = ? WHERE name = ?")
-            .bind(protected)
-            .bind(branch)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| db_error("branches", e))?;
-        if r.rows_affected() == 0 {
-            return Err(Error::NotFound(format!("branch {branch}")));
-        }
-        Ok(())
-    }
-
-    async fn delete_branch(&self, branch: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(|e| db_error("branches", e))?;
-        let children: Vec<String> = sqlx::query_scalar("SELECT name FROM branches WHERE parent = ? ORDER BY name")
-            .bind(branch)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| db_error("branches", e))?;
-        if !children.is_empty() {
-            return Err(Error::InUse { id: format!("branch {branch}"), dependents: children });
-        }
-        for sql in [
-            "DELETE FROM merges WHERE target = ?1 OR source = ?1",
-            "DELETE FROM entity_versions WHERE branch = ?",
-            "DELETE FROM commits WHERE branch = ?",
-            "DELETE FROM branches WHERE name = ?",
-        ] {
-            sqlx::query(sql).bind(branch).execute(&mut *tx).await.map_err(|e| db_error("branches", e))?;
-        }
-        tx.commit().await.map_err(|e| db_error("branches", e))
-    }
-
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(|e| db_error("ping", e))?;
-        Ok(())
-    }
-}
+implement_store!(SqliteStore, SQLITE);

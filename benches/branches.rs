@@ -1,7 +1,7 @@
 //! Branch operations on a large generated ontology, through the engine and
 //! a SQLite file store: fork time and memory, the first write on a fork,
 //! traversal on a fork vs. its parent, diff and merge of 10,000 changes.
-//! Size from `ONTOGRAPH_BENCH_N` (default 100000; the README's figures use
+//! Size from `ONTOGRAPH_BENCH_N` (default 100000; docs/measurements.md's figures use
 //! 1000000, which takes a few minutes to import).
 //! Run: `ONTOGRAPH_BENCH_N=1000000 cargo bench --bench branches`.
 
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Bencher, Criterion};
 use ontograph::cli::{generate, type_name};
-use ontograph::engine::{CommitRequest, Engine, MergeRequest};
+use ontograph::engine::{CommitRequest, Engine, EngineOptions, MergeRequest};
 use ontograph::graph::{self, Budget, Direction, GraphIndex, View};
 use ontograph::model::{Change, Document, ObjectTypePatch};
 use tokio::runtime::Runtime;
@@ -105,7 +105,8 @@ fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let engine = rt.block_on(async {
-        let engine = Engine::open(ontograph::store::connect(&url).await.unwrap()).await.unwrap();
+        let engine =
+            Engine::open(ontograph::store::connect(&url).await.unwrap(), EngineOptions::default()).await.unwrap();
         let mut buf = vec![];
         generate(n, 42, &mut buf).unwrap();
         let doc: Document = serde_json::from_slice(&buf).unwrap();

@@ -11,7 +11,7 @@ use async_graphql::Request;
 use criterion::{criterion_group, criterion_main, Criterion};
 use ontograph::api::{Api, ApiOptions, Outcome, Transport};
 use ontograph::cache::{CacheConfig, Question};
-use ontograph::engine::{Engine, TraversalLimits};
+use ontograph::engine::{Engine, EngineOptions};
 use ontograph::graph::{self, Budget, Direction, View};
 use tokio::runtime::Runtime;
 
@@ -20,7 +20,7 @@ const TYPES: usize = 10_000;
 async fn engine(dir: &tempfile::TempDir, cache: CacheConfig) -> Engine {
     let url = format!("sqlite://{}", dir.path().join(format!("{}.db", cache.capacity_bytes)).display());
     let store = ontograph::store::connect(&url).await.unwrap();
-    let engine = Engine::open_configured(store, TraversalLimits::default(), cache).await.unwrap();
+    let engine = Engine::open(store, EngineOptions { cache, ..Default::default() }).await.unwrap();
     let mut buf = vec![];
     ontograph::cli::generate(TYPES, 42, &mut buf).unwrap();
     let doc: ontograph::model::Document = serde_json::from_slice(&buf).unwrap();

@@ -7,7 +7,7 @@ use async_graphql::Request;
 use criterion::{criterion_group, criterion_main, Criterion};
 use ontograph::api::{Api, ApiOptions, Outcome, Transport};
 use ontograph::cli::generate;
-use ontograph::engine::Engine;
+use ontograph::engine::{Engine, EngineOptions};
 use ontograph::model::Document;
 use ontograph::store;
 
@@ -19,7 +19,8 @@ fn bench(c: &mut Criterion) {
     let n: usize = std::env::var("ONTOGRAPH_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let api = rt.block_on(async {
-        let engine = Engine::open(store::connect("sqlite::memory:").await.unwrap()).await.unwrap();
+        let engine =
+            Engine::open(store::connect("sqlite::memory:").await.unwrap(), EngineOptions::default()).await.unwrap();
         let mut buf = vec![];
         generate(n, 42, &mut buf).unwrap();
         let doc: Document = serde_json::from_slice(&buf).unwrap();

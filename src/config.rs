@@ -4,9 +4,16 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::api::{QueryLimits, DEFAULT_LIMITS};
+use crate::engine::{EngineOptions, TraversalLimits};
+
+/// Defaults shown by `--help` come from the modules that own them; each
+/// is written once, there.
+fn traversal() -> TraversalLimits {
+    TraversalLimits::default()
+}
 
 /// ontograph: a GraphQL server for versioned ontologies.
 #[derive(Debug, Parser)]
@@ -75,20 +82,20 @@ pub struct ServeArgs {
     pub shutdown_timeout_secs: u64,
     /// Cap on a traversal's maxDepth (and on cycle length); larger requests are clamped.
     /// At most 1024: path and cycle searches recurse once per edge of a path.
-    #[arg(long, env = "ONTOGRAPH_MAX_DEPTH", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    #[arg(long, env = "ONTOGRAPH_MAX_DEPTH", default_value_t = traversal().max_depth, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub max_depth: u32,
     /// Cap on a traversal's limit (nodes returned); larger requests are clamped.
-    #[arg(long, env = "ONTOGRAPH_MAX_LIMIT", default_value_t = 100_000)]
+    #[arg(long, env = "ONTOGRAPH_MAX_LIMIT", default_value_t = traversal().max_limit)]
     pub max_limit: usize,
     /// Cap on the number of paths or cycles one request returns.
-    #[arg(long, env = "ONTOGRAPH_MAX_PATHS", default_value_t = 1_000)]
+    #[arg(long, env = "ONTOGRAPH_MAX_PATHS", default_value_t = traversal().max_paths)]
     pub max_paths: usize,
     /// Time budget of one traversal in milliseconds; past it the answer is cut short (truncated).
-    #[arg(long, env = "ONTOGRAPH_TIME_BUDGET_MS", default_value_t = 2_000)]
+    #[arg(long, env = "ONTOGRAPH_TIME_BUDGET_MS", default_value_t = traversal().budget.as_millis() as u64)]
     pub time_budget_ms: u64,
     /// Traversals that may run at once on the blocking pool (others wait their turn);
     /// default: one less than the number of cores, at least 1.
-    #[arg(long, env = "ONTOGRAPH_TRAVERSAL_WORKERS", default_value_t = crate::engine::default_workers())]
+    #[arg(long, env = "ONTOGRAPH_TRAVERSAL_WORKERS", default_value_t = traversal().workers)]
     pub traversal_workers: usize,
     /// Capacity of the traversal result cache in bytes (approximate sizes of
     /// the cached answers); 0 turns the cache off.
@@ -116,45 +123,29 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// Settings for an in-process test server: port 0, no demo.
+    /// Settings for an in-process test server: every default as the
+    /// command line has it (environment variables ignored), port 0, no demo.
     pub fn for_tests(database_url: &str) -> Self {
-        ServeArgs {
-            addr: "127.0.0.1:0".parse().expect("valid address"),
-            db: DbArgs { database_url: database_url.to_owned() },
-            no_demo: true,
-            protect_main: false,
-            max_body_bytes: 8 * 1024 * 1024,
-            limits: LimitArgs::default(),
-            shutdown_timeout_secs: 30,
-            max_depth: 64,
-            max_limit: 100_000,
-            max_paths: 1_000,
-            time_budget_ms: 2_000,
-            traversal_workers: crate::engine::default_workers(),
-            cache_capacity_bytes: crate::cache::DEFAULT_CAPACITY_BYTES,
-            cache_ttl_secs: None,
-            cache_tti_secs: None,
-            apq_capacity_bytes: crate::api::DEFAULT_APQ_CAPACITY_BYTES,
-            response_cache_bytes: crate::api::DEFAULT_RESPONSE_CACHE_BYTES,
-            warm: None,
-        }
+        let cmd = ServeArgs::augment_args(clap::Command::new("ontograph-test")).mut_args(|a| a.env(None));
+        let argv = ["ontograph-test", "--addr", "127.0.0.1:0", "--no-demo", "--database-url", database_url];
+        let matches = cmd.try_get_matches_from(argv).expect("the test settings parse");
+        ServeArgs::from_arg_matches(&matches).expect("the test settings parse")
     }
 
-    pub fn cache_config(&self) -> crate::cache::CacheConfig {
-        crate::cache::CacheConfig {
-            capacity_bytes: self.cache_capacity_bytes,
-            ttl: self.cache_ttl_secs.map(std::time::Duration::from_secs),
-            tti: self.cache_tti_secs.map(std::time::Duration::from_secs),
-        }
-    }
-
-    pub fn traversal_limits(&self) -> crate::engine::TraversalLimits {
-        crate::engine::TraversalLimits {
-            max_depth: self.max_depth,
-            max_limit: self.max_limit,
-            max_paths: self.max_paths,
-            budget: std::time::Duration::from_millis(self.time_budget_ms),
-            workers: self.traversal_workers,
+    pub fn engine_options(&self) -> EngineOptions {
+        EngineOptions {
+            traversal: TraversalLimits {
+                max_depth: self.max_depth,
+                max_limit: self.max_limit,
+                max_paths: self.max_paths,
+                budget: std::time::Duration::from_millis(self.time_budget_ms),
+                workers: self.traversal_workers,
+            },
+            cache: crate::cache::CacheConfig {
+                capacity_bytes: self.cache_capacity_bytes,
+                ttl: self.cache_ttl_secs.map(std::time::Duration::from_secs),
+                tti: self.cache_tti_secs.map(std::time::Duration::from_secs),
+            },
         }
     }
 }
@@ -185,7 +176,7 @@ pub struct LimitArgs {
     pub max_directives: usize,
     /// Time limit of a request in milliseconds: reading its body, and
     /// running a query (mutations always complete); 0 turns it off.
-    #[arg(long, env = "ONTOGRAPH_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    #[arg(long, env = "ONTOGRAPH_REQUEST_TIMEOUT_MS", default_value_t = DEFAULT_LIMITS.timeout.map_or(0, |t| t.as_millis() as u64))]
     pub request_timeout_ms: u64,
     /// Most WebSocket connections open at once on /graphql/ws; more are
     /// refused with HTTP 503 before the upgrade.
@@ -198,25 +189,6 @@ pub struct LimitArgs {
     /// Refuse introspection (`__schema`, `__type`); GraphiQL then has no docs or completion.
     #[arg(long, env = "ONTOGRAPH_NO_INTROSPECTION")]
     pub no_introspection: bool,
-}
-
-impl Default for LimitArgs {
-    fn default() -> Self {
-        let d = DEFAULT_LIMITS;
-        LimitArgs {
-            max_query_depth: d.max_depth,
-            max_complexity: d.max_complexity,
-            max_aliases: d.max_aliases,
-            max_root_fields: d.max_root_fields,
-            max_tokens: d.max_tokens,
-            max_document_bytes: d.max_document_bytes,
-            max_directives: d.max_directives,
-            request_timeout_ms: 30_000,
-            max_ws_connections: 1_000,
-            max_ws_operations: 100,
-            no_introspection: !d.introspection,
-        }
-    }
 }
 
 impl LimitArgs {

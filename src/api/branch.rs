@@ -4,16 +4,19 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
-use super::cached::answer;
+use super::answer::answer;
 use super::commit::Commit;
 use super::entities::{InterfaceType, LinkType, ObjectType, OntologyNode};
 use super::enums::{NodeKind, Status};
 use super::error::GqlResult;
-use super::limits::page_size;
+use super::limits::{
+    page_size, COMMITS_PAGE, CYCLES_LIMIT, IMPACT_DEPTH, IMPACT_LIMIT, PAGE, PATHS_DEPTH, PATHS_LIMIT, TRAVERSE_DEPTH,
+    TRAVERSE_LIMIT,
+};
 use super::merge::BranchDiff;
 use super::traversal::{self as tr, Direction, Path, Traversal};
 use crate::cache::Question;
-use crate::engine::{BranchView, Engine};
+use crate::engine::{BranchView, Engine, MAIN};
 use crate::error::Error;
 use crate::model;
 
@@ -61,7 +64,7 @@ fn page<'a, T: 'a, N: async_graphql::OutputType>(
     cursor: impl Fn(&T) -> String,
     node: impl Fn(&T) -> N,
 ) -> async_graphql::Result<Conn<N>> {
-    let first = page_size(first, 100).gql()?;
+    let first = page_size(first, PAGE).gql()?;
     let mut items = items.take(first + 1).collect::<Vec<_>>();
     let has_next = items.len() > first;
     items.truncate(first);
@@ -133,7 +136,7 @@ impl Branch {
     /// the cursor `after`.
     async fn object_types(
         &self,
-        #[graphql(default = 100)] first: Option<i32>,
+        #[graphql(default_with = "Some(PAGE)")] first: Option<i32>,
         after: Option<String>,
         filter: Option<ObjectTypeFilter>,
     ) -> async_graphql::Result<Conn<ObjectType>> {
@@ -162,7 +165,7 @@ impl Branch {
     /// Interfaces in apiName order.
     async fn interfaces(
         &self,
-        #[graphql(default = 100)] first: Option<i32>,
+        #[graphql(default_with = "Some(PAGE)")] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Conn<InterfaceType>> {
         let o = &self.0.state.ontology;
@@ -181,7 +184,7 @@ impl Branch {
     /// source, target and/or relation name.
     async fn link_types(
         &self,
-        #[graphql(default = 100)] first: Option<i32>,
+        #[graphql(default_with = "Some(PAGE)")] first: Option<i32>,
         after: Option<String>,
         source: Option<ID>,
         target: Option<ID>,
@@ -226,24 +229,24 @@ impl Branch {
         &self,
         ctx: &Context<'_>,
         from: Vec<ID>,
-        #[graphql(default_with = "Some(Direction::Outgoing)")] direction: Option<Direction>,
+        #[graphql(default_with = "Some(Direction::DEFAULT)")] direction: Option<Direction>,
         relations: Option<Vec<String>>,
         node_kinds: Option<Vec<NodeKind>>,
-        #[graphql(default = 3)] max_depth: Option<i32>,
-        #[graphql(default = 1000)] limit: Option<i32>,
+        #[graphql(default_with = "Some(TRAVERSE_DEPTH)")] max_depth: Option<i32>,
+        #[graphql(default_with = "Some(TRAVERSE_LIMIT)")] limit: Option<i32>,
     ) -> async_graphql::Result<Traversal> {
         let limits = ctx.data_unchecked::<Engine>().traversal_limits();
-        let (max_depth, c1) = tr::depth(max_depth.unwrap_or(3), &limits).gql()?;
-        let (limit, c2) = tr::clamp("limit", limit.unwrap_or(1000), limits.max_limit).gql()?;
+        let (max_depth, c1) = tr::depth(max_depth.unwrap_or(TRAVERSE_DEPTH), &limits).gql()?;
+        let (limit, c2) = tr::clamp("limit", limit.unwrap_or(TRAVERSE_LIMIT), limits.max_limit).gql()?;
         if from.is_empty() {
             return Err(Error::bad_input("from", "name at least one node")).gql();
         }
         let from = from.into_iter().map(|f| f.0).collect();
-        let dir = direction.unwrap_or(Direction::Outgoing).into();
+        let dir = direction.unwrap_or(Direction::DEFAULT).into();
         let kinds = node_kinds.map(|ks| ks.into_iter().map(Into::into).collect());
         let q = Question::traverse(from, dir, relations, kinds, max_depth, limit);
         let a = answer(ctx, &self.0, q).await.gql()?;
-        Ok(Traversal { result: a.traversal().gql()?, ctx: a.ctx, clamped: c1 || c2, cached: a.cached })
+        Ok(Traversal { result: a.traversal().gql()?, at: a.at, clamped: c1 || c2, cached: a.cached })
     }
 
     /// The shortest path (fewest edges) from `from` to `to`, or null when
@@ -254,12 +257,12 @@ impl Branch {
         ctx: &Context<'_>,
         from: ID,
         to: ID,
-        #[graphql(default_with = "Some(Direction::Outgoing)")] direction: Option<Direction>,
+        #[graphql(default_with = "Some(Direction::DEFAULT)")] direction: Option<Direction>,
         relations: Option<Vec<String>>,
     ) -> async_graphql::Result<Option<Path>> {
-        let dir = direction.unwrap_or(Direction::Outgoing).into();
+        let dir = direction.unwrap_or(Direction::DEFAULT).into();
         let a = answer(ctx, &self.0, Question::shortest_path(from.0, to.0, dir, relations)).await.gql()?;
-        Ok(a.path().gql()?.map(|path| Path { ctx: a.ctx, path }))
+        Ok(a.path().gql()?.map(|path| Path { at: a.at, path }))
     }
 
     /// Simple paths (no repeated node) from `from` to `to` of at most
@@ -271,18 +274,18 @@ impl Branch {
         ctx: &Context<'_>,
         from: ID,
         to: ID,
-        #[graphql(default_with = "Some(Direction::Outgoing)")] direction: Option<Direction>,
+        #[graphql(default_with = "Some(Direction::DEFAULT)")] direction: Option<Direction>,
         relations: Option<Vec<String>>,
-        #[graphql(default = 5)] max_depth: Option<i32>,
-        #[graphql(default = 10)] limit: Option<i32>,
+        #[graphql(default_with = "Some(PATHS_DEPTH)")] max_depth: Option<i32>,
+        #[graphql(default_with = "Some(PATHS_LIMIT)")] limit: Option<i32>,
     ) -> async_graphql::Result<Vec<Path>> {
         let limits = ctx.data_unchecked::<Engine>().traversal_limits();
-        let (max_depth, _) = tr::depth(max_depth.unwrap_or(5), &limits).gql()?;
-        let (limit, _) = tr::clamp("limit", limit.unwrap_or(10), limits.max_paths).gql()?;
-        let dir = direction.unwrap_or(Direction::Outgoing).into();
+        let (max_depth, _) = tr::depth(max_depth.unwrap_or(PATHS_DEPTH), &limits).gql()?;
+        let (limit, _) = tr::clamp("limit", limit.unwrap_or(PATHS_LIMIT), limits.max_paths).gql()?;
+        let dir = direction.unwrap_or(Direction::DEFAULT).into();
         let q = Question::paths(from.0, to.0, dir, relations, max_depth, limit);
         let a = answer(ctx, &self.0, q).await.gql()?;
-        Ok(tr::paths(a.paths().gql()?, &a.ctx))
+        Ok(tr::paths(a.paths().gql()?, &a.at))
     }
 
     /// Whether `to` can be reached from `from` at any depth.
@@ -291,10 +294,10 @@ impl Branch {
         ctx: &Context<'_>,
         from: ID,
         to: ID,
-        #[graphql(default_with = "Some(Direction::Outgoing)")] direction: Option<Direction>,
+        #[graphql(default_with = "Some(Direction::DEFAULT)")] direction: Option<Direction>,
         relations: Option<Vec<String>>,
     ) -> async_graphql::Result<bool> {
-        let dir = direction.unwrap_or(Direction::Outgoing).into();
+        let dir = direction.unwrap_or(Direction::DEFAULT).into();
         let a = answer(ctx, &self.0, Question::reachable(from.0, to.0, dir, relations)).await.gql()?;
         a.reachable().gql()
     }
@@ -307,14 +310,14 @@ impl Branch {
         ctx: &Context<'_>,
         of: ID,
         relations: Option<Vec<String>>,
-        #[graphql(default = 64)] max_depth: Option<i32>,
-        #[graphql(default = 10000)] limit: Option<i32>,
+        #[graphql(default_with = "Some(IMPACT_DEPTH)")] max_depth: Option<i32>,
+        #[graphql(default_with = "Some(IMPACT_LIMIT)")] limit: Option<i32>,
     ) -> async_graphql::Result<Traversal> {
         let limits = ctx.data_unchecked::<Engine>().traversal_limits();
-        let (max_depth, c1) = tr::depth(max_depth.unwrap_or(64), &limits).gql()?;
-        let (limit, c2) = tr::clamp("limit", limit.unwrap_or(10000), limits.max_limit).gql()?;
+        let (max_depth, c1) = tr::depth(max_depth.unwrap_or(IMPACT_DEPTH), &limits).gql()?;
+        let (limit, c2) = tr::clamp("limit", limit.unwrap_or(IMPACT_LIMIT), limits.max_limit).gql()?;
         let a = answer(ctx, &self.0, Question::impact(of.0, relations, max_depth, limit)).await.gql()?;
-        Ok(Traversal { result: a.traversal().gql()?, ctx: a.ctx, clamped: c1 || c2, cached: a.cached })
+        Ok(Traversal { result: a.traversal().gql()?, at: a.at, clamped: c1 || c2, cached: a.cached })
     }
 
     /// Elementary cycles following edges source → target (e.g. an
@@ -324,12 +327,12 @@ impl Branch {
         &self,
         ctx: &Context<'_>,
         relations: Option<Vec<String>>,
-        #[graphql(default = 100)] limit: Option<i32>,
+        #[graphql(default_with = "Some(CYCLES_LIMIT)")] limit: Option<i32>,
     ) -> async_graphql::Result<Vec<Path>> {
         let limits = ctx.data_unchecked::<Engine>().traversal_limits();
-        let (limit, _) = tr::clamp("limit", limit.unwrap_or(100), limits.max_paths).gql()?;
+        let (limit, _) = tr::clamp("limit", limit.unwrap_or(CYCLES_LIMIT), limits.max_paths).gql()?;
         let a = answer(ctx, &self.0, Question::cycles(relations, limits.max_depth, limit)).await.gql()?;
-        Ok(tr::paths(a.paths().gql()?, &a.ctx))
+        Ok(tr::paths(a.paths().gql()?, &a.at))
     }
 
     /// The commit history of this branch, newest first. `after` is the
@@ -337,10 +340,10 @@ impl Branch {
     async fn commits(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 50)] first: Option<i32>,
+        #[graphql(default_with = "Some(COMMITS_PAGE)")] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Conn<Commit>> {
-        let first = page_size(first, 50).gql()?;
+        let first = page_size(first, COMMITS_PAGE).gql()?;
         let head = self.0.state.version;
         let before = match &after {
             None => head + 1,
@@ -365,7 +368,7 @@ impl Branch {
     async fn diff(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = "main")] against: String,
+        #[graphql(default_with = "MAIN.to_owned()")] against: String,
     ) -> async_graphql::Result<BranchDiff> {
         let engine = ctx.data_unchecked::<Engine>();
         Ok(engine.diff(&self.0.meta.name, &self.0.state, &against).await.gql()?.into())

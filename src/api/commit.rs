@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::enums::{ChangeKind, EntityKind};
 use crate::model;
-use crate::store::CommitRecord;
+use crate::model::CommitRecord;
 
 /// One durable change to a branch: the unit of history and of audit.
 pub struct Commit(pub CommitRecord);

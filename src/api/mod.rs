@@ -1,12 +1,15 @@
 //! The GraphQL API (async-graphql): query, mutation and subscription
-//! roots, output and input types, the error mapping, request limits
-//! (`prescan` on the text, `guard` on the document) and per-operation
-//! metrics (`observe`). Built without HTTP (`build_schema`), so tests
-//! execute it in-process.
-//! Depends on `engine` (and through it on `model`).
+//! roots, output and input types, the error mapping, and the request
+//! pipeline every request goes through (`pipeline::Api`: persisted
+//! queries, request limits — `prescan` on the text, `guard` on the
+//! document — the whole-response cache, per-operation metrics in
+//! `observe`). Built without HTTP, so tests run it in-process.
+//! Depends on `engine`; on `model`, `graph` and `cache` for the types the
+//! engine's answers are made of; on `metrics` and `error`. Never on
+//! `store` or `http` (docs/ARCHITECTURE.md, "Module map").
 
+mod answer;
 mod branch;
-mod cached;
 mod commit;
 mod entities;
 mod enums;

@@ -12,7 +12,7 @@ use super::inputs::{
 };
 use super::merge::{ConflictResolution, MergeResult};
 use super::Author;
-use crate::engine::{CommitRequest, Committed, Engine, MergeRequest};
+use crate::engine::{CommitRequest, Committed, Engine, MergeRequest, MAIN};
 use crate::error::{Error, Result};
 use crate::model::{parse_link_id, Change};
 
@@ -231,7 +231,7 @@ impl MutationRoot {
         &self,
         ctx: &Context<'_>,
         name: String,
-        #[graphql(default = "main")] from: String,
+        #[graphql(default_with = "MAIN.to_owned()")] from: String,
         at: Option<i64>,
     ) -> async_graphql::Result<Branch> {
         let engine = ctx.data_unchecked::<Engine>();
@@ -265,7 +265,7 @@ impl MutationRoot {
         &self,
         ctx: &Context<'_>,
         source: String,
-        #[graphql(default = "main")] target: String,
+        #[graphql(default_with = "MAIN.to_owned()")] target: String,
         expected_target_version: Option<i64>,
         #[graphql(default_with = "Some(false)")] dry_run: Option<bool>,
         resolutions: Option<Vec<ConflictResolution>>,

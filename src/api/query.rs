@@ -8,7 +8,7 @@ use super::limits::MAX_PAGE;
 use super::responses::{ResponseCache, ResponseCacheStats};
 use super::QueryLimits;
 use crate::cache::CacheStats;
-use crate::engine::Engine;
+use crate::engine::{Engine, MAIN};
 
 pub struct QueryRoot;
 
@@ -21,7 +21,7 @@ impl QueryRoot {
     async fn branch(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = "main")] name: String,
+        #[graphql(default_with = "MAIN.to_owned()")] name: String,
         at: Option<i64>,
     ) -> async_graphql::Result<Option<Branch>> {
         let engine = ctx.data_unchecked::<Engine>();

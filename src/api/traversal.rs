@@ -25,6 +25,11 @@ pub enum Direction {
     Both,
 }
 
+impl Direction {
+    /// The `direction` argument's default.
+    pub const DEFAULT: Direction = Direction::Outgoing;
+}
+
 impl From<NodeKind> for graph::NodeKind {
     fn from(k: NodeKind) -> Self {
         match k {
@@ -43,9 +48,10 @@ impl From<graph::NodeKind> for NodeKind {
     }
 }
 
-/// What a traversal answer needs to resolve names and entities.
+/// The state an answer was computed on: its graph (names, kinds,
+/// relations of node ids) and its ontology (the entities themselves).
 #[derive(Clone)]
-pub struct Context {
+pub struct GraphState {
     pub graph: Arc<GraphIndex>,
     pub ontology: Arc<Ontology>,
 }
@@ -64,7 +70,7 @@ pub fn depth(requested: i32, limits: &TraversalLimits) -> Result<(u32, bool)> {
 
 /// The answer of `traverse` or `impact`.
 pub struct Traversal {
-    pub ctx: Context,
+    pub at: GraphState,
     pub result: Arc<graph::Traversal>,
     pub clamped: bool,
     pub cached: bool,
@@ -77,20 +83,20 @@ impl Traversal {
     /// Reached nodes, each once at its shortest depth, ordered by (depth,
     /// apiName); start nodes have depth 0.
     async fn nodes(&self) -> NodeList {
-        let ctx = &self.ctx;
-        let g = &ctx.graph;
+        let at = &self.at;
+        let g = &at.graph;
         let node = |&(n, depth): &(NodeId, u32)| TraversalNode {
             api_name: ID(g.name(n).to_string()),
             kind: g.kind(n).into(),
             depth,
-            ctx: ctx.clone(),
+            at: at.clone(),
         };
         NodeList(self.result.nodes.iter().map(node).collect())
     }
     /// Every edge the traversal followed between returned nodes, ordered
     /// by (source, target, relation).
     async fn edges(&self) -> EdgeList {
-        EdgeList(self.result.edges.iter().map(|&e| Edge { ctx: self.ctx.clone(), edge: e }).collect())
+        EdgeList(self.result.edges.iter().map(|&e| Edge { at: self.at.clone(), edge: e }).collect())
     }
     /// True when `limit`, `maxDepth`, a server cap or the time budget cut
     /// the answer short.
@@ -116,7 +122,7 @@ pub struct TraversalNode {
     /// Number of edges from the nearest start node.
     depth: u32,
     #[graphql(skip)]
-    ctx: Context,
+    at: GraphState,
 }
 
 impl TraversalNode {
@@ -141,27 +147,27 @@ impl TraversalNode {
 impl TraversalNode {
     /// The object type or interface itself.
     async fn node(&self) -> async_graphql::Result<OntologyNode> {
-        OntologyNode::find(&self.ctx.ontology, &self.api_name).ok_or_else(|| "node vanished from its own state".into())
+        OntologyNode::find(&self.at.ontology, &self.api_name).ok_or_else(|| "node vanished from its own state".into())
     }
 }
 
 /// An edge of the graph, in the ontology's direction (source → target).
 pub struct Edge {
-    ctx: Context,
+    at: GraphState,
     edge: EdgeRef,
 }
 
 impl Edge {
     pub(super) fn source_name(&self) -> &str {
-        self.ctx.graph.name(self.edge.source)
+        self.at.graph.name(self.edge.source)
     }
 
     pub(super) fn target_name(&self) -> &str {
-        self.ctx.graph.name(self.edge.target)
+        self.at.graph.name(self.edge.target)
     }
 
     pub(super) fn relation_name(&self) -> &str {
-        self.ctx.graph.relation(self.edge.rel)
+        self.at.graph.relation(self.edge.rel)
     }
 }
 
@@ -170,31 +176,31 @@ impl Edge {
 impl Edge {
     /// apiName of the source node.
     async fn source(&self) -> ID {
-        ID(self.ctx.graph.name(self.edge.source).to_string())
+        ID(self.at.graph.name(self.edge.source).to_string())
     }
     /// apiName of the target node.
     async fn target(&self) -> ID {
-        ID(self.ctx.graph.name(self.edge.target).to_string())
+        ID(self.at.graph.name(self.edge.target).to_string())
     }
     /// A link type's apiName, or `extends`, `implements`, `references`.
     async fn relation(&self) -> &str {
-        self.ctx.graph.relation(self.edge.rel)
+        self.at.graph.relation(self.edge.rel)
     }
     /// The link type behind this edge; null for extends/implements/references.
     async fn link_type(&self) -> Option<LinkType> {
-        let g = &self.ctx.graph;
+        let g = &self.at.graph;
         if !g.is_link_relation(self.edge.rel) {
             return None;
         }
         let id = link_id(g.name(self.edge.source), g.relation(self.edge.rel), g.name(self.edge.target));
-        let o = &self.ctx.ontology;
+        let o = &self.at.ontology;
         o.link_type(&id).map(|l| LinkType::new(l.clone(), o.clone()))
     }
 }
 
 /// A path through the graph: `nodes` has one more entry than `edges`.
 pub struct Path {
-    pub ctx: Context,
+    pub at: GraphState,
     pub path: graph::Path,
 }
 
@@ -204,11 +210,11 @@ impl Path {
     /// apiNames along the path, first to last (for a cycle, the first
     /// node again at the end).
     async fn nodes(&self) -> Vec<ID> {
-        self.path.nodes.iter().map(|&n| ID(self.ctx.graph.name(n).to_string())).collect()
+        self.path.nodes.iter().map(|&n| ID(self.at.graph.name(n).to_string())).collect()
     }
     /// The edges taken, in order, each in the ontology's direction.
     async fn edges(&self) -> EdgeList {
-        EdgeList(self.path.edges.iter().map(|&e| Edge { ctx: self.ctx.clone(), edge: e }).collect())
+        EdgeList(self.path.edges.iter().map(|&e| Edge { at: self.at.clone(), edge: e }).collect())
     }
     /// Number of edges.
     async fn length(&self) -> usize {
@@ -217,6 +223,6 @@ impl Path {
 }
 
 /// Found paths, ready to render.
-pub fn paths(found: Vec<graph::Path>, ctx: &Context) -> Vec<Path> {
-    found.into_iter().map(|path| Path { ctx: ctx.clone(), path }).collect()
+pub fn paths(found: Vec<graph::Path>, at: &GraphState) -> Vec<Path> {
+    found.into_iter().map(|path| Path { at: at.clone(), path }).collect()
 }

@@ -13,7 +13,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::{ExportArgs, GenerateArgs, ImportArgs};
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineOptions};
 use crate::model::{Document, DocumentRef};
 use crate::store;
 
@@ -37,14 +37,14 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let read = bar(len, args.quiet, "reading  {bar:40} {bytes}/{total_bytes} {elapsed}");
     let reader = read.wrap_read(BufReader::with_capacity(1 << 20, file));
     let doc: Document = tokio::task::spawn_blocking(move || -> anyhow::Result<Document> {
-        Ok(if yaml { serde_yaml::from_reader(reader)? } else { serde_json::from_reader(reader)? })
+        Ok(if yaml { yaml_serde::from_reader(reader)? } else { serde_json::from_reader(reader)? })
     })
     .await??;
     read.finish();
     let entities: Vec<_> = doc.into_entities().collect();
     let total = entities.len();
 
-    let engine = Engine::open(store::connect(&args.db.database_url).await?).await?;
+    let engine = Engine::open(store::connect(&args.db.database_url).await?, EngineOptions::default()).await?;
     let write = bar(total as u64, args.quiet, "writing  {bar:40} {pos}/{len} rows {elapsed}");
     let progress = {
         let write = write.clone();
@@ -67,7 +67,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
 
 /// Write the branch (at its head or `--at`) as a document to stdout.
 pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
-    let engine = Engine::open(store::connect(&args.db.database_url).await?).await?;
+    let engine = Engine::open(store::connect(&args.db.database_url).await?, EngineOptions::default()).await?;
     let view = match args.at {
         None => engine.branch(&args.branch),
         Some(at) => engine.branch_at(&args.branch, at).await?,

@@ -36,7 +36,7 @@ impl Engine {
         let q = key.question.clone();
         let compute = async move {
             let (answer, out_of_time) = self
-                .ask(&state, move |g, budget| {
+                .compute(&state, move |g, budget| {
                     let answer = run(&q, g, budget);
                     (answer, budget.exhausted())
                 })

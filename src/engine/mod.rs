@@ -2,7 +2,9 @@
 //! snapshot published through `ArcSwap`: readers load it without waiting;
 //! a writer (one per branch at a time) applies changes to a clone, makes
 //! them durable as one commit, and only then publishes the new snapshot.
-//! Traversal questions are answered through the result cache (`cached`).
+//! Traversal questions are answered through the result cache (`cached`:
+//! `Engine::answer`), computed over a state's graph by `Engine::compute`
+//! (`traversal`: inline with a small allowance, else on the bounded pool).
 //! Depends on `model`, `graph`, `store` and `cache`.
 
 mod branches;
@@ -20,10 +22,11 @@ use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, Mutex};
 
+pub use crate::store::Progress;
 pub use cached::Answered;
 pub use merge::{BranchDiff, MergeOutcome, MergeRequest};
-pub use traversal::{default_workers, AskCounts, TraversalLimits};
-pub use write::{CommitRequest, Committed, Progress};
+pub use traversal::{default_workers, ComputeCounts, TraversalLimits};
+pub use write::{CommitRequest, Committed};
 
 use crate::cache::{CacheConfig, ResultCache};
 use crate::error::{Error, Result};
@@ -32,6 +35,13 @@ use crate::model::{Entity, EntityKey, Ontology};
 use crate::store::{load_rows, BranchRecord, CommitRecord, EntityRow, Store};
 
 pub const MAIN: &str = "main";
+
+/// How an engine runs: traversal caps and pool size, result cache bounds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EngineOptions {
+    pub traversal: TraversalLimits,
+    pub cache: CacheConfig,
+}
 
 /// One published state of a branch.
 pub struct BranchState {
@@ -180,17 +190,8 @@ struct Inner {
 impl Engine {
     /// Load every branch from the store (creating `main` in an empty
     /// store). After this, reads never touch the database.
-    pub async fn open(store: Arc<dyn Store>) -> Result<Engine> {
-        Engine::open_with(store, TraversalLimits::default()).await
-    }
-
-    /// `open` with explicit traversal caps and pool size.
-    pub async fn open_with(store: Arc<dyn Store>, limits: TraversalLimits) -> Result<Engine> {
-        Engine::open_configured(store, limits, CacheConfig::default()).await
-    }
-
-    /// `open` with explicit traversal caps, pool size and cache bounds.
-    pub async fn open_configured(store: Arc<dyn Store>, limits: TraversalLimits, cache: CacheConfig) -> Result<Engine> {
+    pub async fn open(store: Arc<dyn Store>, opts: EngineOptions) -> Result<Engine> {
+        let EngineOptions { traversal: limits, cache } = opts;
         let mut records = store.branches().await?;
         if !records.iter().any(|b| b.name == MAIN) {
             let main =
@@ -205,10 +206,6 @@ impl Engine {
         let history = history::History::default();
         let inner = Inner { store, branches, admin: Mutex::new(()), commits, traversal, cache, history };
         Ok(Engine { inner: Arc::new(inner) })
-    }
-
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.inner.store
     }
 
     /// The current state of a branch, or `None`.

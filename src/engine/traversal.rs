@@ -1,8 +1,10 @@
-//! Running graph questions without blocking the runtime: small graphs are
-//! answered inline (cheaper than a thread hop); larger ones run on the
-//! blocking pool behind a semaphore, so a burst of deep traversals cannot
-//! starve light queries or pile up threads. Every question carries a
-//! time budget that started when the request arrived.
+//! Running graph questions without blocking the runtime: a question is
+//! first tried inline on the async worker with a small work allowance
+//! (cheaper than a thread hop, and most interactive questions fit); one
+//! that needs more reruns on the blocking pool behind a semaphore, so a
+//! burst of deep traversals cannot starve light queries or pile up
+//! threads. Every question carries a time budget that starts when the
+//! engine takes it up (waiting for a pool permit counts against it).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -23,7 +25,9 @@ const INLINE_NODES: usize = 2_000;
 /// give up after it and rerun on the blocking pool.
 const INLINE_TICKS: u32 = 1_024;
 
-/// Server-side caps on traversal requests (DESIGN "Traversal semantics").
+/// Server-side caps on traversal requests (docs/ARCHITECTURE.md,
+/// "Traversal semantics"). `Default` holds the defaults the command line
+/// shows too (`config::ServeArgs` reads them from here).
 #[derive(Debug, Clone, Copy)]
 pub struct TraversalLimits {
     pub max_depth: u32,
@@ -41,7 +45,7 @@ impl Default for TraversalLimits {
             max_limit: 100_000,
             max_paths: 1_000,
             budget: Duration::from_secs(2),
-            workers: 2,
+            workers: default_workers(),
         }
     }
 }
@@ -69,7 +73,7 @@ impl Pool {
 /// How many questions were answered on the async worker and how many on
 /// the blocking pool, since start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AskCounts {
+pub struct ComputeCounts {
     pub inline: u64,
     pub pooled: u64,
 }
@@ -79,9 +83,9 @@ impl Engine {
         self.inner.traversal.limits
     }
 
-    pub fn ask_counts(&self) -> AskCounts {
+    pub fn compute_counts(&self) -> ComputeCounts {
         let pool = &self.inner.traversal;
-        AskCounts { inline: pool.inline.load(Ordering::Relaxed), pooled: pool.pooled.load(Ordering::Relaxed) }
+        ComputeCounts { inline: pool.inline.load(Ordering::Relaxed), pooled: pool.pooled.load(Ordering::Relaxed) }
     }
 
     /// The graph of `state`, built (or patched) on the pool when it is not
@@ -106,7 +110,7 @@ impl Engine {
     /// Run `question` over the graph of `state` with the request's time
     /// budget (counted from now, so queueing counts against it): first
     /// inline with a small allowance, then, if that ran out, on the pool.
-    pub async fn ask<T, F>(&self, state: &Arc<BranchState>, question: F) -> Result<T>
+    pub async fn compute<T, F>(&self, state: &Arc<BranchState>, question: F) -> Result<T>
     where
         T: Send + 'static,
         F: Fn(&GraphIndex, &mut Budget) -> T + Send + 'static,

@@ -7,11 +7,8 @@ use chrono::Utc;
 
 use super::{BranchHandle, BranchState, BranchView, Engine};
 use crate::error::{Error, Result};
-use crate::model::{Applied, Change, ChangeKind, Entity, EntityChange, EntityKind, Ontology};
-use crate::store::{CommitRecord, EntityRow, MergeMark, NewCommit};
-
-/// Called with the number of entity rows written so far (import progress).
-pub type Progress = dyn Fn(u64) + Send + Sync;
+use crate::model::{Applied, Change, ChangeKind, CommitRecord, Entity, EntityChange, EntityKind, Ontology};
+use crate::store::{EntityRow, MergeMark, NewCommit, Progress};
 
 /// What to commit, and the optimistic-lock and audit details.
 #[derive(Default)]

@@ -1,8 +1,9 @@
 //! HTTP: the axum router (`/graphql`, `/graphql/ws`, `/graphiql`,
 //! `/healthz`, `/readyz`, `/metrics`), request ids, tracing spans and
 //! metrics per request, and server startup and graceful shutdown. It only
-//! mounts the schema that `api` builds. Depends on `api`, `engine` and
-//! `metrics`.
+//! mounts the pipeline that `api` builds. Depends on `api`, `engine`,
+//! `metrics` and `config`, and on `store` only to open the database at
+//! start.
 
 mod body;
 mod graphiql;

@@ -42,9 +42,7 @@ impl Server {
     pub async fn start(args: ServeArgs) -> anyhow::Result<Server> {
         let store = store::connect(&args.db.database_url).await.context("opening the database")?;
         let warm = args.warm.as_deref().map(WarmPlan::load).transpose()?;
-        let engine = Engine::open_configured(store, args.traversal_limits(), args.cache_config())
-            .await
-            .context("loading branches")?;
+        let engine = Engine::open(store, args.engine_options()).await.context("loading branches")?;
         if !args.no_demo && engine.seed_demo_if_empty().await? {
             tracing::info!("seeded the demo ontology into main");
         }

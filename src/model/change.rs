@@ -96,6 +96,17 @@ pub struct EntityChange {
     pub fields: Vec<String>,
 }
 
+/// One durable commit of a branch: the unit of history (and of audit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitRecord {
+    pub branch: String,
+    pub version: i64,
+    pub author: Option<String>,
+    pub message: Option<String>,
+    pub timestamp: chrono::DateTime<chrono::Utc>,
+    pub changes: Vec<EntityChange>,
+}
+
 /// The result of applying a batch: the next state and what changed.
 #[derive(Debug)]
 pub struct Applied {
@@ -107,9 +118,9 @@ impl Ontology {
     /// Apply `changes` in order, all or nothing. When the batch has more
     /// than one change, error fields are prefixed with `changes[i].`.
     pub fn apply(&self, changes: &[Change]) -> Result<Applied> {
-        let mut tx = Tx::new(self);
+        let mut draft = Draft::new(self);
         for (i, change) in changes.iter().enumerate() {
-            tx.apply(change).map_err(|e| match e {
+            draft.apply(change).map_err(|e| match e {
                 Error::BadUserInput { message, field: Some(f) } if changes.len() > 1 => Error::BadUserInput {
                     message: format!("changes[{i}].{message}"),
                     field: Some(format!("changes[{i}].{f}")),
@@ -117,21 +128,23 @@ impl Ontology {
                 e => e,
             })?;
         }
-        tx.finish()
+        draft.finish()
     }
 
     /// Bulk create-or-replace, as `import` does: an entity equal to the
     /// current one is left alone, a different one replaces it (version + 1).
     pub fn import(&self, entities: impl IntoIterator<Item = Entity>) -> Result<Applied> {
-        let mut tx = Tx::new(self);
+        let mut draft = Draft::new(self);
         for e in entities {
-            tx.upsert(e)?;
+            draft.upsert(e)?;
         }
-        tx.finish()
+        draft.finish()
     }
 }
 
-pub(super) struct Tx<'a> {
+/// An ontology being changed: a copy of the base (cheap: persistent maps)
+/// with the changes applied so far, and every entity they touched.
+pub(super) struct Draft<'a> {
     base: &'a Ontology,
     pub(super) next: Ontology,
     touched: BTreeSet<(EntityKind, String)>,
@@ -144,9 +157,9 @@ fn check_version(what: &str, expected: i64, actual: i64) -> Result<()> {
     Ok(())
 }
 
-impl<'a> Tx<'a> {
+impl<'a> Draft<'a> {
     pub(super) fn new(base: &'a Ontology) -> Self {
-        Tx { base, next: base.clone(), touched: BTreeSet::new() }
+        Draft { base, next: base.clone(), touched: BTreeSet::new() }
     }
 
     /// Every entity this transaction put or removed.

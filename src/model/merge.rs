@@ -15,12 +15,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use im::ordmap::DiffItem;
 use serde_json::{Map, Value};
 
-use super::change::{changed_fields, Tx};
-use super::{Applied, ChangeKind, Entity, EntityChange, EntityKind, Name, Ontology};
+use super::change::{changed_fields, Draft};
+use super::{Applied, ChangeKind, Entity, EntityChange, EntityKey, EntityKind, Name, Ontology};
 use crate::error::{Error, Result};
-
-/// An entity's identity on a branch.
-pub type EntityKey = (EntityKind, String);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConflictKind {
@@ -123,18 +120,18 @@ impl Ontology {
 /// invalid.
 pub fn merge(base: &Ontology, source: &Ontology, target: &Ontology, resolutions: &[Resolution]) -> Result<Merged> {
     let mut m = Merger { base, source, target, picks: Picks::new(resolutions), conflicts: Vec::new(), open: 0 };
-    let mut tx = Tx::new(target);
+    let mut draft = Draft::new(target);
     for (kind, id) in base.changed_keys(source) {
         if let Some(decision) = m.decide(kind, &id) {
-            m.apply(&mut tx, kind, &id, decision)?;
+            m.apply(&mut draft, kind, &id, decision)?;
         }
     }
-    m.repair_references(&mut tx)?;
+    m.repair_references(&mut draft)?;
     if m.open > 0 {
         return Ok(Merged { conflicts: m.conflicts, applied: None });
     }
     m.picks.check_all_used()?;
-    Ok(Merged { conflicts: m.conflicts, applied: Some(tx.finish()?) })
+    Ok(Merged { conflicts: m.conflicts, applied: Some(draft.finish()?) })
 }
 
 struct Merger<'a> {
@@ -233,12 +230,12 @@ impl Merger<'_> {
         side
     }
 
-    fn apply(&mut self, tx: &mut Tx, kind: EntityKind, id: &str, decision: Decision) -> Result<()> {
+    fn apply(&mut self, draft: &mut Draft, kind: EntityKind, id: &str, decision: Decision) -> Result<()> {
         let entity = match decision {
             Decision::Set(None) => {
                 match kind {
-                    EntityKind::LinkType => tx.remove(kind, id),
-                    _ => tx.delete_node(kind, id, false),
+                    EntityKind::LinkType => draft.remove(kind, id),
+                    _ => draft.delete_node(kind, id, false),
                 }
                 return Ok(());
             }
@@ -252,7 +249,7 @@ impl Merger<'_> {
             EntityKind::Interface => Some(EntityKind::ObjectType),
             EntityKind::LinkType => None,
         };
-        if let Some(other) = other.filter(|o| tx.next.entity(*o, id).is_some()) {
+        if let Some(other) = other.filter(|o| draft.next.entity(*o, id).is_some()) {
             let c = Conflict {
                 entity_kind: kind,
                 id: id.to_owned(),
@@ -265,22 +262,22 @@ impl Merger<'_> {
                 resolution: None,
             };
             match self.conflict(c) {
-                Some(Side::Source) => tx.delete_node(other, id, true),
+                Some(Side::Source) => draft.delete_node(other, id, true),
                 _ => return Ok(()),
             }
         }
-        tx.upsert(entity)
+        draft.upsert(entity)
     }
 
     /// Nodes the merge deleted that something still refers to, or that a
     /// merged entity refers to: BROKEN_REFERENCE each. A resolution keeps
     /// the chosen side's node (restoring it) or deletes it together with
     /// the references to it, as `cascade: true` would.
-    fn repair_references(&mut self, tx: &mut Tx) -> Result<()> {
+    fn repair_references(&mut self, draft: &mut Draft) -> Result<()> {
         let mut seen = HashSet::new();
         loop {
             let broken: BTreeMap<String, Vec<String>> =
-                broken_references(tx).into_iter().filter(|(name, _)| !seen.contains(name)).collect();
+                broken_references(draft).into_iter().filter(|(name, _)| !seen.contains(name)).collect();
             if broken.is_empty() {
                 return Ok(());
             }
@@ -309,9 +306,9 @@ impl Merger<'_> {
                 };
                 match keep {
                     // The target's own node comes back as it was (same version).
-                    Some(e) if self.target.entity(kind, &name).as_ref() == Some(&e) => tx.put(e),
-                    Some(e) => tx.upsert(e)?,
-                    None => tx.delete_node(kind, &name, true),
+                    Some(e) if self.target.entity(kind, &name).as_ref() == Some(&e) => draft.put(e),
+                    Some(e) => draft.upsert(e)?,
+                    None => draft.delete_node(kind, &name, true),
                 }
             }
         }
@@ -320,10 +317,10 @@ impl Merger<'_> {
 
 /// Missing node name → the entities referring to it, over the entities a
 /// transaction touched (the rest of the target was consistent already).
-fn broken_references(tx: &Tx) -> BTreeMap<String, Vec<String>> {
+fn broken_references(draft: &Draft) -> BTreeMap<String, Vec<String>> {
     let mut missing = BTreeSet::new();
-    for (kind, id) in tx.touched() {
-        match tx.next.entity(*kind, id) {
+    for (kind, id) in draft.touched() {
+        match draft.next.entity(*kind, id) {
             Some(e) => missing.extend(e.references().iter().map(|r| r.target.to_owned())),
             None if *kind != EntityKind::LinkType => {
                 missing.insert(id.clone());
@@ -333,9 +330,9 @@ fn broken_references(tx: &Tx) -> BTreeMap<String, Vec<String>> {
     }
     missing
         .into_iter()
-        .filter(|name| tx.next.node(name).is_none())
+        .filter(|name| draft.next.node(name).is_none())
         .filter_map(|name| {
-            let dependents: Vec<String> = tx.next.referrers(&name).map(|d| d.to_string()).collect();
+            let dependents: Vec<String> = draft.next.referrers(&name).map(|d| d.to_string()).collect();
             (!dependents.is_empty()).then_some((name, dependents))
         })
         .collect()

@@ -96,7 +96,7 @@ fn modify_modify_is_per_field_and_resolutions_pick_a_side() {
     let err = merge(&b, &s, &t, &[pick("E", Some("description"), Side::Source), pick("A", None, Side::Source)])
         .err()
         .unwrap();
-    assert_eq!(err.code(), "BAD_USER_INPUT");
+    assert_eq!(err.code(), Error::BAD_USER_INPUT);
     // Two answers to one conflict are refused too.
     let twice = [pick("E", Some("description"), Side::Source), pick("E", Some("description"), Side::Target)];
     let err = merge(&b, &s, &t, &twice).err().unwrap();

@@ -1,5 +1,6 @@
 //! Ontology entities, validation and immutable ontology states.
-//! Pure: no I/O, no async. Depends on nothing else in the crate but `error`.
+//! Pure: no I/O, no async. Depends on nothing else in the crate but `error`
+//! (its unit tests also use the document generator, `cli::generate`).
 
 mod change;
 mod document;
@@ -13,8 +14,10 @@ mod merge_tests;
 #[cfg(test)]
 mod tests;
 
-pub use change::{Applied, Change, ChangeKind, EntityChange, InterfacePatch, LinkTypePatch, ObjectTypePatch};
+pub use change::{
+    Applied, Change, ChangeKind, CommitRecord, EntityChange, InterfacePatch, LinkTypePatch, ObjectTypePatch,
+};
 pub use document::{demo, Document, DocumentRef};
-pub use merge::{merge, Conflict, ConflictKind, EntityKey, Merged, Resolution, Side};
+pub use merge::{merge, Conflict, ConflictKind, Merged, Resolution, Side};
 pub use ontology::{Entity, Name, Ontology, RefField, Reference};
 pub use types::*;

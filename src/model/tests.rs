@@ -97,7 +97,7 @@ fn reference_to_wrong_kind_is_rejected() {
     };
     let err = apply(&base(), vec![Change::CreateInterface(named), Change::CreateObjectType(ot("X", &["Named"]))])
         .unwrap_err();
-    assert_eq!(err.code(), "BAD_USER_INPUT");
+    assert_eq!(err.code(), Error::BAD_USER_INPUT);
     assert_eq!(err.to_string(), "X: extends[0]: Named is an interface, not an object type");
 }
 

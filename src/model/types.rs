@@ -64,6 +64,9 @@ impl EntityKind {
     }
 }
 
+/// An entity's identity on a branch.
+pub type EntityKey = (EntityKind, String);
+
 fn is_false(b: &bool) -> bool {
     !*b
 }

@@ -135,7 +135,7 @@ mod tests {
         }
         for bad in ["", "1a", "_a", "a-b", "a.b", "é", "a b"] {
             let err = api_name("f", bad).unwrap_err();
-            assert_eq!(err.code(), "BAD_USER_INPUT", "{bad}");
+            assert_eq!(err.code(), Error::BAD_USER_INPUT, "{bad}");
         }
         assert!(api_name("f", &"a".repeat(MAX_API_NAME + 1)).is_err());
     }

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
-pub use crate::model::EntityKey;
 use crate::model::{ChangeKind, EntityChange, EntityKind};
+pub use crate::model::{CommitRecord, EntityKey};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct BranchRecord {
@@ -26,16 +26,6 @@ pub struct NewBranch {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommitRecord {
-    pub branch: String,
-    pub version: i64,
-    pub author: Option<String>,
-    pub message: Option<String>,
-    pub timestamp: DateTime<Utc>,
-    pub changes: Vec<EntityChange>,
-}
-
 /// One entity as of one commit. `body` is the document JSON; `None` marks
 /// a deletion.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +37,7 @@ pub struct EntityRow {
 }
 
 /// Called with the number of entity rows written so far (import progress).
-pub type Progress<'a> = &'a (dyn Fn(u64) + Send + Sync);
+pub type Progress = dyn Fn(u64) + Send + Sync;
 
 /// `rows[i]` is the state `changes[i]` produced (same length, same order).
 pub struct NewCommit<'a> {
@@ -58,7 +48,7 @@ pub struct NewCommit<'a> {
     pub timestamp: DateTime<Utc>,
     pub changes: &'a [EntityChange],
     pub rows: &'a [EntityRow],
-    pub progress: Option<Progress<'a>>,
+    pub progress: Option<&'a Progress>,
     /// Set when this commit is a merge: recorded with it, atomically.
     pub merge: Option<MergeMark<'a>>,
 }

@@ -164,7 +164,7 @@ async fn modify_modify_conflict_writes_nothing_until_resolved(url: &str) {
     let err = app.err(MERGE, json!({ "s": "dev" })).await;
     assert_eq!(code(&err), "MERGE_CONFLICT");
     assert_eq!(err["extensions"]["conflicts"], json!([conflict]));
-    // `dryRun: null` is the default, as in DESIGN's `dryRun: Boolean = false`.
+    // `dryRun: null` is the default, as the contract's `dryRun: Boolean = false` says (docs/ARCHITECTURE.md, "Contract decisions").
     let err = app.err(MERGE, json!({ "s": "dev", "dry": null })).await;
     assert_eq!(code(&err), "MERGE_CONFLICT");
     assert_eq!(app.branch_version("main").await, 2);

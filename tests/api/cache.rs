@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_graphql::Executor;
 use ontograph::api::warm::{self, Reads, WarmPlan};
 use ontograph::cache::{Answer, BranchKey, CacheConfig, QueryKey, Question, ResultCache};
-use ontograph::engine::{Engine, TraversalLimits};
+use ontograph::engine::{Engine, EngineOptions};
 use ontograph::graph::Direction;
 use ontograph::store;
 use serde_json::{json, Value};
@@ -170,7 +170,7 @@ async fn generated_app(n: usize, cache: CacheConfig) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("g.db").display());
     let engine =
-        Engine::open_configured(store::connect(&url).await.unwrap(), TraversalLimits::default(), cache).await.unwrap();
+        Engine::open(store::connect(&url).await.unwrap(), EngineOptions { cache, ..Default::default() }).await.unwrap();
     let mut doc = vec![];
     ontograph::cli::generate(n, 7, &mut doc).unwrap();
     let doc: ontograph::model::Document = serde_json::from_slice(&doc).unwrap();

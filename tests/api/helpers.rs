@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_graphql::{Executor, Request, Variables};
 use ontograph::api::{Api, ApiOptions};
-use ontograph::engine::Engine;
+use ontograph::engine::{Engine, EngineOptions};
 use ontograph::store;
 use serde_json::{json, Value};
 use tempfile::TempDir;
@@ -35,7 +35,7 @@ impl TestApp {
     }
 
     pub async fn open(url: &str) -> TestApp {
-        let engine = Engine::open(store::connect(url).await.unwrap()).await.unwrap();
+        let engine = Engine::open(store::connect(url).await.unwrap(), EngineOptions::default()).await.unwrap();
         TestApp::from_engine(engine, url)
     }
 

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Read;
 
 use ontograph::config::{DbArgs, ImportArgs};
-use ontograph::engine::Engine;
+use ontograph::engine::{Engine, EngineOptions};
 use ontograph::store;
 use serde_json::{json, Value};
 
@@ -265,7 +265,10 @@ async fn gene_ontology_answers_match_a_naive_reference() {
     let url = format!("sqlite://{}", dir.path().join("go.db").display());
     let db = DbArgs { database_url: url.clone() };
     ontograph::cli::import(ImportArgs { file, db, branch: "main".into(), quiet: true }).await.unwrap();
-    let app = TestApp::from_engine(Engine::open(store::connect(&url).await.unwrap()).await.unwrap(), &url);
+    let app = TestApp::from_engine(
+        Engine::open(store::connect(&url).await.unwrap(), EngineOptions::default()).await.unwrap(),
+        &url,
+    );
 
     // Everything arrived (this also builds the graph before any budget runs).
     let counts = app

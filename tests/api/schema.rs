@@ -89,3 +89,34 @@ async fn every_type_and_field_is_documented() {
     }
     assert!(missing.is_empty(), "undocumented: {missing:#?}");
 }
+
+/// Every `extensions.code` a client can see is written once, in
+/// `src/error.rs` (`Error::CODES`, each the `code()` of a variant: a unit
+/// test there checks that); everywhere else builds errors from `Error`.
+#[test]
+fn error_codes_are_written_only_in_error_rs() {
+    fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = vec![];
+    rust_files(&src, &mut files);
+    let mut found = vec![];
+    for path in files.iter().filter(|p| !p.ends_with("src/error.rs")) {
+        let text = std::fs::read_to_string(path).unwrap();
+        for code in ontograph::error::Error::CODES {
+            if text.contains(&format!("\"{code}\"")) {
+                found.push(format!("{}: \"{code}\"", path.strip_prefix(&src).unwrap().display()));
+            }
+        }
+    }
+    assert!(found.len() < files.len(), "the walk found the sources");
+    assert!(found.is_empty(), "code strings outside src/error.rs: {found:#?}");
+}

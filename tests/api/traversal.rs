@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use ontograph::engine::{AskCounts, Engine, TraversalLimits};
+use ontograph::engine::{ComputeCounts, Engine, EngineOptions, TraversalLimits};
 use ontograph::graph::{self, Budget, Direction, View};
 use ontograph::store;
 use serde_json::json;
@@ -143,8 +143,9 @@ async fn impact_and_cycles() {
 async fn spent_budget_truncates_instead_of_hanging() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("b.db").display());
-    let limits = TraversalLimits { budget: Duration::ZERO, ..TraversalLimits::default() };
-    let engine = Engine::open_with(store::connect(&url).await.unwrap(), limits).await.unwrap();
+    let traversal = TraversalLimits { budget: Duration::ZERO, ..TraversalLimits::default() };
+    let opts = EngineOptions { traversal, ..EngineOptions::default() };
+    let engine = Engine::open(store::connect(&url).await.unwrap(), opts).await.unwrap();
     let mut doc = vec![];
     ontograph::cli::generate(3000, 3, &mut doc).unwrap();
     let doc: ontograph::model::Document = serde_json::from_slice(&doc).unwrap();
@@ -171,7 +172,9 @@ async fn large_questions_move_to_the_pool_with_complete_answers() {
     let g = app.engine.branch("main").unwrap().state.graph();
     let both = View::new(&g, Direction::Both);
     let t0 = g.id("T0").unwrap();
-    for (depth, counts) in [(1u32, AskCounts { inline: 1, pooled: 0 }), (64, AskCounts { inline: 1, pooled: 1 })] {
+    for (depth, counts) in
+        [(1u32, ComputeCounts { inline: 1, pooled: 0 }), (64, ComputeCounts { inline: 1, pooled: 1 })]
+    {
         let expected = graph::traverse(&both, &[t0], depth, 100_000, &mut Budget::new(Duration::from_secs(600)));
         let q = format!(
             r#"{{ branch {{ traverse(from: ["T0"], direction: BOTH, maxDepth: {depth}, limit: 100000) {{ nodes {{ apiName depth }} truncated }} }} }}"#
@@ -186,7 +189,7 @@ async fn large_questions_move_to_the_pool_with_complete_answers() {
         let want: Vec<(String, u64)> = expected.nodes.iter().map(|&(n, d)| (g.name(n).to_string(), d as u64)).collect();
         assert_eq!(got, want, "maxDepth {depth}");
         assert_eq!(t["truncated"], expected.truncated);
-        assert_eq!(app.engine.ask_counts(), counts, "maxDepth {depth}");
+        assert_eq!(app.engine.compute_counts(), counts, "maxDepth {depth}");
     }
     // One hop from the three hubs is three nodes expanded but more edges
     // than the inline allowance: a node costs its edges, so it goes to the pool.
@@ -201,12 +204,12 @@ async fn large_questions_move_to_the_pool_with_complete_answers() {
         names.join(", ")
     );
     app.ok(&q, json!({})).await;
-    assert_eq!(app.engine.ask_counts(), AskCounts { inline: 1, pooled: 2 });
+    assert_eq!(app.engine.compute_counts(), ComputeCounts { inline: 1, pooled: 2 });
     // A cycle search starts with a pass over the whole graph: it goes to
     // the pool before doing that pass on the async worker.
     let none = app.ok(r#"{ branch { cycles(relations: ["extends"]) { length } } }"#, json!({})).await;
     assert_eq!(none["branch"]["cycles"], json!([]), "inheritance is a forest: no tick after the SCC pass");
-    assert_eq!(app.engine.ask_counts(), AskCounts { inline: 1, pooled: 3 });
+    assert_eq!(app.engine.compute_counts(), ComputeCounts { inline: 1, pooled: 3 });
     // The whole component is far more work than the inline allowance.
     let all = graph::traverse(&both, &[t0], 64, 100_000, &mut Budget::new(Duration::from_secs(600)));
     assert!(all.nodes.len() > 2_000 && !all.truncated, "{} nodes", all.nodes.len());

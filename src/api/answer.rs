@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::traversal::Context;
+use super::traversal::GraphState;
 use crate::cache::{Answer, Question};
 use crate::engine::{BranchView, Engine};
 use crate::error::{Error, Result};
@@ -12,7 +12,7 @@ use crate::graph;
 /// An answer ready to render.
 pub struct Rendered {
     pub answer: Answer,
-    pub ctx: Context,
+    pub at: GraphState,
     pub cached: bool,
 }
 
@@ -27,8 +27,8 @@ pub async fn answer(ctx: &async_graphql::Context<'_>, view: &BranchView, questio
     let state = &view.state;
     // A hit on a state whose graph is not built (a past state dropped
     // from the history) must not build it here, on the async worker.
-    let ctx = Context { graph: engine.graph_of(state).await?, ontology: state.ontology.clone() };
-    Ok(Rendered { answer: answered.answer, ctx, cached: answered.cached })
+    let at = GraphState { graph: engine.graph_of(state).await?, ontology: state.ontology.clone() };
+    Ok(Rendered { answer: answered.answer, at, cached: answered.cached })
 }
 
 fn mismatch() -> Error {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Bencher, Criterion};
 use ontograph::cli::{generate, type_name};
-use ontograph::engine::{CommitRequest, Engine, EngineOptions, MergeRequest};
+use ontograph::engine::{CommitRequest, Engine, EngineOptions, IntoProtected, MergeRequest};
 use ontograph::graph::{self, Budget, Direction, GraphIndex, View};
 use ontograph::model::{Change, Document, ObjectTypePatch};
 use tokio::runtime::Runtime;
@@ -77,6 +77,7 @@ fn merge_request(source: &str, dry_run: bool) -> MergeRequest {
         resolutions: vec![],
         author: None,
         message: None,
+        into_protected: IntoProtected::Allow(None),
     }
 }
 
@@ -138,7 +139,7 @@ fn bench(c: &mut Criterion) {
             engine.create_branch(&name, "main", None).await.unwrap();
             let took = t.elapsed();
             // Keep the branch map small, as it is in real use.
-            engine.delete_branch(&name, 0).await.unwrap();
+            engine.delete_branch(&name, 0, None).await.unwrap();
             took
         })
     });
@@ -149,7 +150,7 @@ fn bench(c: &mut Criterion) {
             let t = Instant::now();
             edit(&engine, &name, 7, 1, "first").await;
             let took = t.elapsed();
-            engine.delete_branch(&name, 1).await.unwrap();
+            engine.delete_branch(&name, 1, None).await.unwrap();
             took
         })
     });
@@ -210,7 +211,7 @@ fn bench(c: &mut Criterion) {
             let out = engine.merge(merge_request(&name, false)).await.unwrap();
             let took = t.elapsed();
             assert_eq!(out.changes.len(), 10_000);
-            engine.delete_branch(&name, 1).await.unwrap();
+            engine.delete_branch(&name, 1, None).await.unwrap();
             took
         })
     });

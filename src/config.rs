@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::api::{QueryLimits, DEFAULT_LIMITS};
+use crate::auth::{Anonymous, AuthConfig, JwtConfig, Role};
 use crate::engine::{EngineOptions, TraversalLimits};
 
 /// Defaults shown by `--help` come from the modules that own them; each
@@ -29,6 +30,8 @@ pub struct Cli {
     pub log_format: LogFormat,
 }
 
+// Parsed once per process: the size of `Serve` does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve GraphQL on /graphql and GraphiQL on /graphiql (the default).
@@ -41,6 +44,51 @@ pub enum Command {
     Schema,
     /// Print a synthetic ontology document (JSON) for tests and benchmarks.
     Generate(GenerateArgs),
+    /// Manage API tokens (create, list, revoke) directly in the database.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print its secret (shown once: only a hash is stored).
+    Create(TokenCreateArgs),
+    /// List the tokens (never their secrets).
+    List(TokenListArgs),
+    /// Revoke the live token with this name.
+    Revoke(TokenRevokeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TokenCreateArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Unique among live tokens; the principal's name and commit author.
+    #[arg(long)]
+    pub name: String,
+    /// viewer, editor, maintainer or admin.
+    #[arg(long)]
+    pub role: Role,
+    /// Branch-name globs its writes are limited to (repeatable; default: all).
+    #[arg(long = "branches", num_args = 1..)]
+    pub branches: Vec<String>,
+    /// Days until it expires (default: never).
+    #[arg(long)]
+    pub expires: Option<u32>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TokenListArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TokenRevokeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The token's name.
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -120,6 +168,77 @@ pub struct ServeArgs {
     /// in the background at start and again after every commit on a branch it reads.
     #[arg(long, env = "ONTOGRAPH_WARM")]
     pub warm: Option<PathBuf>,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+/// Who may call the server, and from where (docs/security.md).
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// What a request without credentials may do: `read` (everything a
+    /// viewer may) or `none` (HTTP 401).
+    #[arg(long, env = "ONTOGRAPH_ANONYMOUS", value_enum, default_value_t = Anonymous::Read)]
+    pub anonymous: Anonymous,
+    /// Serve without authentication on a non-loopback address. Without
+    /// this, a server with no API token and no JWT configuration refuses
+    /// to listen anywhere but loopback.
+    #[arg(long, env = "ONTOGRAPH_INSECURE_OPEN")]
+    pub insecure_open: bool,
+    /// Shared secret (at least 32 characters) of HMAC-signed JWTs (HS256/384/512).
+    #[arg(long, env = "ONTOGRAPH_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// A JWKS file with the identity provider's public keys (RSA, EC, Ed25519),
+    /// chosen by each token's `kid`.
+    #[arg(long, env = "ONTOGRAPH_JWT_JWKS_FILE")]
+    pub jwt_jwks_file: Option<PathBuf>,
+    /// Required `iss` of JWTs.
+    #[arg(long, env = "ONTOGRAPH_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` of JWTs.
+    #[arg(long, env = "ONTOGRAPH_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// The JWT claim naming the role (a dotted path, e.g. `realm_access.roles`;
+    /// a role name or a list of them; absent: viewer).
+    #[arg(long, env = "ONTOGRAPH_JWT_ROLE_CLAIM", default_value = "role")]
+    pub jwt_role_claim: String,
+    /// The JWT claim listing the branch globs the principal may write (absent: all).
+    #[arg(long, env = "ONTOGRAPH_JWT_BRANCHES_CLAIM", default_value = "branches")]
+    pub jwt_branches_claim: String,
+    /// Browser origins allowed to call the server cross-origin (exact, e.g.
+    /// `https://app.example.com`; comma-separated). WebSocket upgrades from
+    /// other browser origins are refused.
+    #[arg(long, env = "ONTOGRAPH_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Host names the server answers to (comma-separated; a name allows any
+    /// port). Default on a loopback address: localhost, 127.0.0.1, [::1];
+    /// elsewhere: any. Defeats DNS rebinding.
+    #[arg(long, env = "ONTOGRAPH_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+    /// How often the token table is read again (tokens revoked elsewhere
+    /// are refused from then on), in seconds.
+    #[arg(long, env = "ONTOGRAPH_TOKEN_REFRESH_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub token_refresh_secs: u64,
+}
+
+impl AuthArgs {
+    pub fn jwt(&self) -> Option<JwtConfig> {
+        (self.jwt_secret.is_some() || self.jwt_jwks_file.is_some()).then(|| JwtConfig {
+            secret: self.jwt_secret.clone(),
+            jwks_file: self.jwt_jwks_file.clone(),
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+            role_claim: self.jwt_role_claim.clone(),
+            branches_claim: self.jwt_branches_claim.clone(),
+        })
+    }
+
+    pub fn auth_config(&self) -> AuthConfig {
+        AuthConfig {
+            anonymous: self.anonymous,
+            jwt: self.jwt(),
+            refresh: std::time::Duration::from_secs(self.token_refresh_secs),
+        }
+    }
 }
 
 impl ServeArgs {

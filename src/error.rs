@@ -24,8 +24,17 @@ pub enum Error {
     MergeConflict(Vec<crate::model::Conflict>),
     #[error("{0}")]
     LimitExceeded(String),
+    /// No credentials where they are required, or credentials that are
+    /// not valid (unknown, revoked, expired, badly signed).
     #[error("{0}")]
-    Forbidden(String),
+    Unauthenticated(String),
+    /// The caller may not do this; `required` names the role that may
+    /// (`extensions.required`), when a role would.
+    #[error("{message}")]
+    Forbidden { message: String, required: Option<&'static str> },
+    /// The heavy lane is full: try again later (HTTP 503, `Retry-After`).
+    #[error("{0}")]
+    Overloaded(String),
     /// Anything the client did not cause. Logged with detail, shown generic.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -40,12 +49,14 @@ impl Error {
     pub const BRANCH_PROTECTED: &'static str = "BRANCH_PROTECTED";
     pub const MERGE_CONFLICT: &'static str = "MERGE_CONFLICT";
     pub const LIMIT_EXCEEDED: &'static str = "LIMIT_EXCEEDED";
+    pub const UNAUTHENTICATED: &'static str = "UNAUTHENTICATED";
     pub const FORBIDDEN: &'static str = "FORBIDDEN";
+    pub const OVERLOADED: &'static str = "OVERLOADED";
     pub const INTERNAL: &'static str = "INTERNAL_SERVER_ERROR";
 
     /// Every code a client can see, each the `code()` of some variant
     /// (checked by a test, as is the absence of code strings elsewhere).
-    pub const CODES: [&'static str; 10] = [
+    pub const CODES: [&'static str; 12] = [
         Self::BAD_USER_INPUT,
         Self::NOT_FOUND,
         Self::ALREADY_EXISTS,
@@ -54,7 +65,9 @@ impl Error {
         Self::BRANCH_PROTECTED,
         Self::MERGE_CONFLICT,
         Self::LIMIT_EXCEEDED,
+        Self::UNAUTHENTICATED,
         Self::FORBIDDEN,
+        Self::OVERLOADED,
         Self::INTERNAL,
     ];
 
@@ -69,9 +82,16 @@ impl Error {
             Error::BranchProtected(_) => Self::BRANCH_PROTECTED,
             Error::MergeConflict(_) => Self::MERGE_CONFLICT,
             Error::LimitExceeded(_) => Self::LIMIT_EXCEEDED,
-            Error::Forbidden(_) => Self::FORBIDDEN,
+            Error::Unauthenticated(_) => Self::UNAUTHENTICATED,
+            Error::Forbidden { .. } => Self::FORBIDDEN,
+            Error::Overloaded(_) => Self::OVERLOADED,
             Error::Internal(_) => Self::INTERNAL,
         }
+    }
+
+    /// Refused whatever the caller's role (e.g. deleting `main`).
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Error::Forbidden { message: message.into(), required: None }
     }
 
     /// A malformed request as a whole (no input field to name).
@@ -104,7 +124,11 @@ impl Error {
             Error::BranchProtected(s) => Error::BranchProtected(s.clone()),
             Error::MergeConflict(c) => Error::MergeConflict(c.clone()),
             Error::LimitExceeded(s) => Error::LimitExceeded(s.clone()),
-            Error::Forbidden(s) => Error::Forbidden(s.clone()),
+            Error::Unauthenticated(s) => Error::Unauthenticated(s.clone()),
+            Error::Forbidden { message, required } => {
+                Error::Forbidden { message: message.clone(), required: *required }
+            }
+            Error::Overloaded(s) => Error::Overloaded(s.clone()),
             Error::Internal(e) => Error::Internal(anyhow::anyhow!("{e:#}")),
         }
     }
@@ -129,7 +153,9 @@ mod tests {
             Error::BranchProtected("x".into()),
             Error::MergeConflict(vec![]),
             Error::LimitExceeded("x".into()),
-            Error::Forbidden("x".into()),
+            Error::Unauthenticated("x".into()),
+            Error::forbidden("x"),
+            Error::Overloaded("x".into()),
             Error::internal(anyhow::anyhow!("x")),
         ];
         let mut from_variants: Vec<&str> = each.iter().map(Error::code).collect();

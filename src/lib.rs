@@ -2,6 +2,8 @@
 
 /// The GraphQL schema: roots, types, inputs, error mapping.
 pub mod api;
+/// Who may do what: principals, roles, API tokens, JWTs, the audit log.
+pub mod auth;
 /// The traversal result cache (moka): keys, weights, stats.
 pub mod cache;
 /// Import, export and other command-line actions.

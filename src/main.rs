@@ -16,6 +16,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Import(args)) => ontograph::cli::import(args).await,
         Some(Command::Export(args)) => ontograph::cli::export(args).await,
         Some(Command::Generate(args)) => ontograph::cli::generate_cmd(args),
+        Some(Command::Token(cmd)) => ontograph::cli::token_cmd(cmd).await,
         Some(Command::Schema) => {
             print!("{}", ontograph::api::sdl());
             Ok(())

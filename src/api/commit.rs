@@ -21,7 +21,9 @@ impl Commit {
     async fn version(&self) -> i64 {
         self.0.version
     }
-    /// Who made it (the `X-Ontograph-Author` request header); null when not sent.
+    /// Who made it: the authenticated principal (an API token's name or a
+    /// JWT's subject). In open mode (no authentication configured), the
+    /// `X-Ontograph-Author` request header; null when not sent.
     async fn author(&self) -> Option<&str> {
         self.0.author.as_deref()
     }

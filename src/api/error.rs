@@ -25,6 +25,7 @@ impl ErrorExtensions for Error {
                 Error::InUse { dependents, .. } => e.set("dependents", dependents.clone()),
                 Error::MergeConflict(conflicts) => e.set("conflicts", super::merge::conflicts_value(conflicts)),
                 Error::BadUserInput { field: Some(f), .. } => e.set("field", f.as_str()),
+                Error::Forbidden { required: Some(role), .. } => e.set("required", *role),
                 _ => {}
             }
         })

@@ -8,6 +8,8 @@
 //! engine's answers are made of; on `metrics` and `error`. Never on
 //! `store` or `http` (docs/ARCHITECTURE.md, "Module map").
 
+mod access;
+mod admin;
 mod answer;
 mod branch;
 mod commit;
@@ -33,6 +35,7 @@ pub mod warm;
 
 use async_graphql::{Schema, SchemaBuilder};
 
+pub use access::RequestId;
 pub use error::{error_body, request_error, GqlResult};
 pub use guard::{QueryLimits, DEFAULT_LIMITS};
 pub use mutation::MutationRoot;
@@ -47,11 +50,6 @@ use crate::engine::Engine;
 use crate::metrics::Metrics;
 
 pub type OntographSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
-
-/// Who is making a request (recorded as the commit author); the HTTP layer
-/// fills it from the `X-Ontograph-Author` header.
-#[derive(Debug, Clone)]
-pub struct Author(pub String);
 
 fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
@@ -70,6 +68,9 @@ pub struct ApiOptions {
     pub metrics: Option<Metrics>,
     /// Cancelled when the server shuts down: subscriptions end.
     pub shutdown: Option<tokio_util::sync::CancellationToken>,
+    /// The authenticator (token administration, the audit log); without
+    /// one, in-process callers act as open-mode admins.
+    pub auth: Option<crate::auth::Auth>,
 }
 
 impl Default for ApiOptions {
@@ -80,6 +81,7 @@ impl Default for ApiOptions {
             limits: QueryLimits::default(),
             metrics: None,
             shutdown: None,
+            auth: None,
         }
     }
 }
@@ -110,6 +112,9 @@ pub fn build_schema(engine: Engine, opts: &ApiOptions) -> OntographSchema {
     }
     if let Some(s) = &opts.shutdown {
         b = b.data(Shutdown(s.clone()));
+    }
+    if let Some(a) = &opts.auth {
+        b = b.data(a.clone());
     }
     b.finish()
 }

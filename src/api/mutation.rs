@@ -1,8 +1,13 @@
-//! Mutation root. Every mutation is exactly one commit: durable before it
-//! answers, all or nothing.
+//! Mutation root. Every entity mutation (and a merge that changes
+//! something) is exactly one commit: durable before it answers, all or
+//! nothing. Branch and token administration write one transaction each.
+//! Each resolver checks the caller's role first (`access`): a denied
+//! request writes nothing.
 
 use async_graphql::{Context, Object, ID};
 
+use super::access::{self, require, require_on_branch};
+use super::admin::{self, ApiToken, CreatedToken, Role};
 use super::branch::Branch;
 use super::commit::Commit;
 use super::entities::{InterfaceType, LinkType, ObjectType};
@@ -11,23 +16,24 @@ use super::inputs::{
     ChangeInput, InterfaceInput, InterfacePatch, LinkTypeInput, LinkTypePatch, ObjectTypeInput, ObjectTypePatch,
 };
 use super::merge::{ConflictResolution, MergeResult};
-use super::Author;
-use crate::engine::{CommitRequest, Committed, Engine, MergeRequest, MAIN};
+use crate::auth;
+use crate::engine::{CommitRequest, Committed, Engine, IntoProtected, MergeRequest, MAIN};
 use crate::error::{Error, Result};
 use crate::model::{parse_link_id, Change};
 
 pub struct MutationRoot;
 
-/// Run one change as a commit.
+/// Run one change as a commit, for an editor of `branch`.
 async fn run(
     ctx: &Context<'_>,
+    action: &str,
     branch: &str,
     change: Change,
     expected_branch_version: Option<i64>,
     message: Option<String>,
 ) -> async_graphql::Result<Committed> {
+    let author = require_on_branch(ctx, auth::Role::Editor, action, branch).gql()?.author();
     let engine = ctx.data_unchecked::<Engine>();
-    let author = ctx.data_opt::<Author>().map(|a| a.0.clone());
     let req = CommitRequest { changes: vec![change], expected_branch_version, author, message };
     engine.commit(branch, req).await.gql()
 }
@@ -71,7 +77,8 @@ impl MutationRoot {
     ) -> async_graphql::Result<ObjectType> {
         let ot: crate::model::ObjectType = input.into();
         let name = ot.api_name.clone();
-        let c = run(ctx, &branch, Change::CreateObjectType(ot), expected_branch_version, message).await?;
+        let c = run(ctx, "createObjectType", &branch, Change::CreateObjectType(ot), expected_branch_version, message)
+            .await?;
         object_type(&c, &name).gql()
     }
 
@@ -89,7 +96,7 @@ impl MutationRoot {
         message: Option<String>,
     ) -> async_graphql::Result<ObjectType> {
         let change = Change::UpdateObjectType { api_name: api_name.0.clone(), expected_version, patch: input.into() };
-        let c = run(ctx, &branch, change, expected_branch_version, message).await?;
+        let c = run(ctx, "updateObjectType", &branch, change, expected_branch_version, message).await?;
         object_type(&c, &api_name).gql()
     }
 
@@ -108,7 +115,7 @@ impl MutationRoot {
     ) -> async_graphql::Result<Commit> {
         let cascade = cascade.unwrap_or(false);
         let change = Change::DeleteObjectType { api_name: api_name.0, expected_version, cascade };
-        Ok(Commit(run(ctx, &branch, change, expected_branch_version, message).await?.commit))
+        Ok(Commit(run(ctx, "deleteObjectType", &branch, change, expected_branch_version, message).await?.commit))
     }
 
     /// Create an interface.
@@ -122,7 +129,8 @@ impl MutationRoot {
     ) -> async_graphql::Result<InterfaceType> {
         let it: crate::model::Interface = input.into();
         let name = it.api_name.clone();
-        let c = run(ctx, &branch, Change::CreateInterface(it), expected_branch_version, message).await?;
+        let c =
+            run(ctx, "createInterface", &branch, Change::CreateInterface(it), expected_branch_version, message).await?;
         interface(&c, &name).gql()
     }
 
@@ -138,7 +146,7 @@ impl MutationRoot {
         message: Option<String>,
     ) -> async_graphql::Result<InterfaceType> {
         let change = Change::UpdateInterface { api_name: api_name.0.clone(), expected_version, patch: input.into() };
-        let c = run(ctx, &branch, change, expected_branch_version, message).await?;
+        let c = run(ctx, "updateInterface", &branch, change, expected_branch_version, message).await?;
         interface(&c, &api_name).gql()
     }
 
@@ -156,7 +164,7 @@ impl MutationRoot {
     ) -> async_graphql::Result<Commit> {
         let cascade = cascade.unwrap_or(false);
         let change = Change::DeleteInterface { api_name: api_name.0, expected_version, cascade };
-        Ok(Commit(run(ctx, &branch, change, expected_branch_version, message).await?.commit))
+        Ok(Commit(run(ctx, "deleteInterface", &branch, change, expected_branch_version, message).await?.commit))
     }
 
     /// Create a link type between two existing object types.
@@ -170,7 +178,8 @@ impl MutationRoot {
     ) -> async_graphql::Result<LinkType> {
         let lt: crate::model::LinkType = input.into();
         let id = lt.id();
-        let c = run(ctx, &branch, Change::CreateLinkType(lt), expected_branch_version, message).await?;
+        let c =
+            run(ctx, "createLinkType", &branch, Change::CreateLinkType(lt), expected_branch_version, message).await?;
         link_type(&c, &id).gql()
     }
 
@@ -187,7 +196,7 @@ impl MutationRoot {
     ) -> async_graphql::Result<LinkType> {
         check_link_id(&id).gql()?;
         let change = Change::UpdateLinkType { id: id.0.clone(), expected_version, patch: input.into() };
-        let c = run(ctx, &branch, change, expected_branch_version, message).await?;
+        let c = run(ctx, "updateLinkType", &branch, change, expected_branch_version, message).await?;
         link_type(&c, &id).gql()
     }
 
@@ -203,7 +212,7 @@ impl MutationRoot {
     ) -> async_graphql::Result<Commit> {
         check_link_id(&id).gql()?;
         let change = Change::DeleteLinkType { id: id.0, expected_version };
-        Ok(Commit(run(ctx, &branch, change, expected_branch_version, message).await?.commit))
+        Ok(Commit(run(ctx, "deleteLinkType", &branch, change, expected_branch_version, message).await?.commit))
     }
 
     /// Apply several changes atomically as one commit. References are
@@ -217,8 +226,8 @@ impl MutationRoot {
         expected_branch_version: Option<i64>,
         message: Option<String>,
     ) -> async_graphql::Result<Commit> {
+        let author = require_on_branch(ctx, auth::Role::Editor, "commit", &branch).gql()?.author();
         let engine = ctx.data_unchecked::<Engine>();
-        let author = ctx.data_opt::<Author>().map(|a| a.0.clone());
         let changes = changes.into_iter().map(Into::into).collect();
         let req = CommitRequest { changes, expected_branch_version, author, message };
         Ok(Commit(engine.commit(&branch, req).await.gql()?.commit))
@@ -234,6 +243,7 @@ impl MutationRoot {
         #[graphql(default_with = "MAIN.to_owned()")] from: String,
         at: Option<i64>,
     ) -> async_graphql::Result<Branch> {
+        require_on_branch(ctx, auth::Role::Editor, "createBranch", &name).gql()?;
         let engine = ctx.data_unchecked::<Engine>();
         Ok(Branch(engine.create_branch(&name, &from, at).await.gql()?))
     }
@@ -246,7 +256,9 @@ impl MutationRoot {
         name: String,
         expected_version: i64,
     ) -> async_graphql::Result<bool> {
-        ctx.data_unchecked::<Engine>().delete_branch(&name, expected_version).await.gql()?;
+        require_on_branch(ctx, auth::Role::Maintainer, "deleteBranch", &name).gql()?;
+        let audit = access::audit_entry(ctx, "branch.delete", Some(&name));
+        ctx.data_unchecked::<Engine>().delete_branch(&name, expected_version, audit).await.gql()?;
         Ok(true)
     }
 
@@ -271,27 +283,69 @@ impl MutationRoot {
         resolutions: Option<Vec<ConflictResolution>>,
         message: Option<String>,
     ) -> async_graphql::Result<MergeResult> {
+        let dry_run = dry_run.unwrap_or(false);
+        let principal = match dry_run {
+            true => require(ctx, auth::Role::Viewer, "mergeBranch(dryRun: true)").gql()?,
+            false => require_on_branch(ctx, auth::Role::Editor, "mergeBranch", &target).gql()?,
+        };
+        // Whether the target is protected is known under its writer lock.
+        let into_protected = match principal.require(auth::Role::Maintainer, "merging into a protected branch") {
+            Ok(()) => IntoProtected::Allow(access::audit_entry(ctx, "branch.merge", Some(&target))),
+            Err(e) => IntoProtected::Refuse(e),
+        };
+        let denied_target = target.clone();
         let engine = ctx.data_unchecked::<Engine>();
         let req = MergeRequest {
             source,
             target,
             expected_target_version,
-            dry_run: dry_run.unwrap_or(false),
+            dry_run,
             resolutions: resolutions.unwrap_or_default().into_iter().map(Into::into).collect(),
-            author: ctx.data_opt::<Author>().map(|a| a.0.clone()),
+            author: principal.author(),
             message,
+            into_protected,
         };
-        Ok(MergeResult(engine.merge(req).await.gql()?))
+        match engine.merge(req).await {
+            Ok(outcome) => Ok(MergeResult(outcome)),
+            // The refusal above, returned because the target is protected.
+            Err(e @ Error::Forbidden { .. }) => Err(access::denied(ctx, "mergeBranch", Some(&denied_target), e)).gql(),
+            Err(e) => Err(e).gql(),
+        }
+    }
+
+    /// Create an API token for `role`, its writes limited to branches
+    /// matching `branches` (globs; default all), valid for
+    /// `expiresInDays` (default: until revoked). The secret is in the
+    /// answer and nowhere else. Admins only.
+    async fn create_token(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        role: Role,
+        branches: Option<Vec<String>>,
+        expires_in_days: Option<i32>,
+    ) -> async_graphql::Result<CreatedToken> {
+        admin::create_token(ctx, name, role, branches, expires_in_days).await
+    }
+
+    /// Revoke the live token named `name`: it is refused from the next
+    /// request on (on other replicas, from their next read of the token
+    /// table). Admins only.
+    async fn revoke_token(&self, ctx: &Context<'_>, name: String) -> async_graphql::Result<ApiToken> {
+        admin::revoke_token(ctx, name).await
     }
 
     /// Protect a branch (direct writes fail with BRANCH_PROTECTED) or lift
-    /// the protection.
+    /// the protection. Maintainers only.
     async fn set_branch_protection(
         &self,
         ctx: &Context<'_>,
         name: String,
         protected: bool,
     ) -> async_graphql::Result<Branch> {
-        Ok(Branch(ctx.data_unchecked::<Engine>().set_protection(&name, protected).await.gql()?))
+        require_on_branch(ctx, auth::Role::Maintainer, "setBranchProtection", &name).gql()?;
+        let action = if protected { "branch.protect" } else { "branch.unprotect" };
+        let audit = access::audit_entry(ctx, action, Some(&name));
+        Ok(Branch(ctx.data_unchecked::<Engine>().set_protection(&name, protected, audit).await.gql()?))
     }
 }

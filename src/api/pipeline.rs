@@ -241,10 +241,7 @@ impl Api {
             _ => {}
         }
         if !inner.limits.introspection && selects_introspection(doc) {
-            return Err(refused(
-                Error::Forbidden("introspection is disabled on this server".into()),
-                Outcome::Rejected,
-            ));
+            return Err(refused(Error::forbidden("introspection is disabled on this server"), Outcome::Rejected));
         }
         let reads = (ty == OperationType::Query && transport.is_http()).then(|| reads(doc, &op.node, &variables));
         let pending = reads.and_then(|r| inner.responses.plan(&inner.engine, &mut req, r));

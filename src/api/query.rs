@@ -2,9 +2,10 @@
 
 use async_graphql::{Context, Object, SimpleObject};
 
+use super::admin::{self, ApiToken, AuditConnection, Viewer};
 use super::branch::Branch;
 use super::error::GqlResult;
-use super::limits::MAX_PAGE;
+use super::limits::{COMMITS_PAGE, MAX_PAGE};
 use super::responses::{ResponseCache, ResponseCacheStats};
 use super::QueryLimits;
 use crate::cache::CacheStats;
@@ -34,6 +35,36 @@ impl QueryRoot {
     /// Every branch, in name order.
     async fn branches(&self, ctx: &Context<'_>) -> Vec<Branch> {
         ctx.data_unchecked::<Engine>().branches().into_iter().map(Branch).collect()
+    }
+
+    /// Who the caller is: name, role and the branches it may write.
+    async fn viewer(&self, ctx: &Context<'_>) -> Viewer {
+        admin::viewer(ctx)
+    }
+
+    /// API tokens, newest last; revoked ones too with `includeRevoked`.
+    /// Admins only (FORBIDDEN otherwise).
+    async fn tokens(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(false)")] include_revoked: Option<bool>,
+    ) -> async_graphql::Result<Vec<ApiToken>> {
+        admin::tokens(ctx, include_revoked.unwrap_or(false))
+    }
+
+    /// The audit log, newest first: admin actions (tokens created and
+    /// revoked, protection changed, branches deleted, merges into protected
+    /// branches) and every denied request. Filter by `principal` and
+    /// `action`. Admins only (FORBIDDEN otherwise).
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(COMMITS_PAGE)")] first: Option<i32>,
+        after: Option<String>,
+        principal: Option<String>,
+        action: Option<String>,
+    ) -> async_graphql::Result<AuditConnection> {
+        admin::audit_log(ctx, first, after, principal, action).await
     }
 
     /// About this server: build version, limits and cache statistics.

@@ -68,7 +68,7 @@ impl WarmPlan {
 
     async fn run(&self, api: &Api, which: impl Fn(&WarmQuery) -> bool) {
         for q in self.queries.iter().filter(|q| which(q)) {
-            let mut req = Request::new("");
+            let mut req = Request::new("").data(warm_principal());
             req.set_parsed_query(q.document.clone());
             let resp = api.run_internal(req).await;
             let op = q.operation.as_deref().unwrap_or("(anonymous)");
@@ -80,6 +80,11 @@ impl WarmPlan {
             }
         }
     }
+}
+
+/// The warm plan reads as a viewer (it runs queries only).
+fn warm_principal() -> crate::auth::Principal {
+    crate::auth::Principal { role: crate::auth::Role::Viewer, ..crate::auth::Principal::local("warm") }
 }
 
 /// A document of `op` alone, with the fragments it uses (validation

@@ -2,8 +2,10 @@
 //! ontology document in and out of a branch; `generate` makes one.
 
 mod generate;
+mod token;
 
 pub use generate::{generate, type_name};
+pub use token::token_cmd;
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};

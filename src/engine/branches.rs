@@ -8,7 +8,7 @@ use chrono::Utc;
 use super::{BranchHandle, BranchState, BranchView, Engine, MAIN};
 use crate::error::{Error, Result};
 use crate::model::demo;
-use crate::store::NewBranch;
+use crate::store::{AuditEntry, NewBranch};
 
 /// Branch names: readable, URL- and log-safe.
 fn validate_name(name: &str) -> Result<()> {
@@ -48,10 +48,11 @@ impl Engine {
     }
 
     /// Delete a branch. `main` cannot be deleted; a branch with forks is
-    /// `IN_USE`; a protected one is `BRANCH_PROTECTED`.
-    pub async fn delete_branch(&self, name: &str, expected_version: i64) -> Result<()> {
+    /// `IN_USE`; a protected one is `BRANCH_PROTECTED`. `audit` is recorded
+    /// with the deletion, atomically.
+    pub async fn delete_branch(&self, name: &str, expected_version: i64, audit: Option<AuditEntry>) -> Result<()> {
         if name == MAIN {
-            return Err(Error::Forbidden("the main branch cannot be deleted".into()));
+            return Err(Error::forbidden("the main branch cannot be deleted"));
         }
         let _admin = self.inner.admin.lock().await;
         let handle = self.handle(name)?;
@@ -64,7 +65,7 @@ impl Engine {
             let what = format!("branch {name}");
             return Err(Error::VersionConflict { what, expected: expected_version, actual: state.version });
         }
-        self.inner.store.delete_branch(name).await?;
+        self.inner.store.delete_branch(name, audit.as_ref()).await?;
         self.publish_branches(|m| {
             m.remove(name);
         });
@@ -74,10 +75,11 @@ impl Engine {
     }
 
     /// Turn protection on or off. Protected branches reject direct writes.
-    pub async fn set_protection(&self, name: &str, protected: bool) -> Result<BranchView> {
+    /// `audit` is recorded with the change, atomically.
+    pub async fn set_protection(&self, name: &str, protected: bool, audit: Option<AuditEntry>) -> Result<BranchView> {
         let handle = self.handle(name)?;
         let _writer = handle.write.lock().await;
-        self.inner.store.set_protected(name, protected).await?;
+        self.inner.store.set_protected(name, protected, audit.as_ref()).await?;
         let cur = handle.state.load_full();
         let next = BranchState::same_graph(cur.version, protected, cur.ontology.clone(), &cur);
         handle.state.store(Arc::new(next));

@@ -10,7 +10,7 @@ use super::write::{check_writable, rows_for, WriteMeta};
 use super::{BranchState, Engine};
 use crate::error::{Error, Result};
 use crate::model::{self, Conflict, EntityChange, Resolution};
-use crate::store::{lineage, BranchRecord, CommitRecord, MergeRecord};
+use crate::store::{lineage, AuditEntry, BranchRecord, CommitRecord, MergeRecord};
 
 /// `mergeBranch`'s arguments.
 pub struct MergeRequest {
@@ -21,6 +21,18 @@ pub struct MergeRequest {
     pub resolutions: Vec<Resolution>,
     pub author: Option<String>,
     pub message: Option<String>,
+    /// When the target turns out to be protected (checked under its writer
+    /// lock): the error refusing the merge, for a caller who may not merge
+    /// into protected branches; else the audit event to record with it.
+    pub into_protected: IntoProtected,
+}
+
+/// What a merge into a protected branch does.
+pub enum IntoProtected {
+    /// Fail with this error, writing nothing.
+    Refuse(Error),
+    /// Merge, recording this audit event with the commit.
+    Allow(Option<AuditEntry>),
 }
 
 /// What a merge did, or (dry run) would do.
@@ -77,12 +89,18 @@ impl Engine {
             };
             let t = target.state.load_full();
             let s = source.state.load_full();
+            let audit = match (t.protected && !req.dry_run, req.into_protected) {
+                (false, _) => None,
+                (true, IntoProtected::Refuse(e)) => return Err(e),
+                (true, IntoProtected::Allow(a)) => a,
+            };
             let meta = WriteMeta {
                 expected_branch_version: req.expected_target_version,
                 author: req.author,
                 message: Some(req.message.unwrap_or_else(|| format!("merge {} into {}", req.source, req.target))),
                 skip_if_unchanged: true,
                 merge: Some((req.source.clone(), s.version)),
+                audit,
             };
             check_writable(&target, &t, &meta)?;
             let (base_branch, base_version) = engine.merge_base(&req.source, &req.target).await?;

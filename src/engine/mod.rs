@@ -24,7 +24,7 @@ use tokio::sync::{broadcast, Mutex};
 
 pub use crate::store::Progress;
 pub use cached::Answered;
-pub use merge::{BranchDiff, MergeOutcome, MergeRequest};
+pub use merge::{BranchDiff, IntoProtected, MergeOutcome, MergeRequest};
 pub use traversal::{default_workers, ComputeCounts, TraversalLimits};
 pub use write::{CommitRequest, Committed};
 

@@ -8,7 +8,7 @@ use chrono::Utc;
 use super::{BranchHandle, BranchState, BranchView, Engine};
 use crate::error::{Error, Result};
 use crate::model::{Applied, Change, ChangeKind, CommitRecord, Entity, EntityChange, EntityKind, Ontology};
-use crate::store::{EntityRow, MergeMark, NewCommit, Progress};
+use crate::store::{AuditEntry, EntityRow, MergeMark, NewCommit, Progress};
 
 /// What to commit, and the optimistic-lock and audit details.
 #[derive(Default)]
@@ -38,6 +38,7 @@ impl Engine {
             message: req.message,
             skip_if_unchanged: false,
             merge: None,
+            audit: None,
         };
         let committed = self.write(branch, meta, move |o| o.apply(&changes), None).await?;
         committed.ok_or_else(|| Error::internal(anyhow::anyhow!("a non-empty batch always commits")))
@@ -59,6 +60,7 @@ impl Engine {
             message: Some(message),
             skip_if_unchanged: true,
             merge: None,
+            audit: None,
         };
         self.write(branch, meta, move |o| o.import(entities), progress).await
     }
@@ -106,6 +108,8 @@ pub(super) struct WriteMeta {
     /// A merge commit: the source branch and the version it brought in.
     /// Merges are the one way into a protected branch.
     pub merge: Option<(String, i64)>,
+    /// Recorded with the commit, atomically.
+    pub audit: Option<AuditEntry>,
 }
 
 /// Protection and the optimistic lock on the branch head.
@@ -147,6 +151,7 @@ impl Engine {
                 rows: &rows,
                 progress: progress.as_deref(),
                 merge: meta.merge.as_ref().map(|(source, v)| MergeMark { source, source_version: *v }),
+                audit: meta.audit.as_ref(),
             })
             .await?;
         // Most edits (names, descriptions, statuses, link details) leave

@@ -17,13 +17,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::body::BodyError;
+use super::identity;
 use super::negotiate::{self, BodyKind, MediaType};
 use super::AppState;
-use crate::api::{error_body, Author, Executed, Outcome, Transport};
+use crate::api::{error_body, Executed, Outcome, Transport};
 use crate::error::Error;
-
-const AUTHOR_HEADER: &str = "x-ontograph-author";
-const MAX_AUTHOR: usize = 200;
 
 /// A JSON response with the given media type.
 fn json_response(status: StatusCode, media: MediaType, body: impl Into<Body>) -> Response {
@@ -37,11 +35,6 @@ fn json_response(status: StatusCode, media: MediaType, body: impl Into<Body>) ->
 pub(super) fn reject(app: &AppState, status: StatusCode, media: MediaType, err: Error) -> Response {
     app.metrics.graphql_error(err.code());
     json_response(status, media, error_body(&err))
-}
-
-fn author(headers: &HeaderMap) -> Option<Author> {
-    let v = headers.get(AUTHOR_HEADER)?.to_str().ok()?.trim();
-    (!v.is_empty()).then(|| Author(v.chars().take(MAX_AUTHOR).collect()))
 }
 
 /// The HTTP answer to what the pipeline did: a request refused before
@@ -61,15 +54,25 @@ fn respond(media: MediaType, out: Executed) -> Response {
     res
 }
 
-/// Runs a request or batch through the pipeline.
+/// Runs a request or batch through the pipeline, as its principal (401
+/// when the credentials are not valid).
 async fn execute(app: &AppState, headers: &HeaderMap, media: MediaType, batch: BatchRequest, t: Transport) -> Response {
-    let with_author = |req: Request| match author(headers) {
-        Some(a) => req.data(a),
-        None => req,
+    let principal = match identity::principal_of(&app.auth, headers) {
+        Ok(p) => p,
+        Err(e) => return identity::unauthenticated(app, headers, media, e),
+    };
+    tracing::Span::current().record("principal", principal.name.as_str());
+    let request_id = identity::request_id(headers);
+    let with_identity = |req: Request| {
+        let req = req.data(principal.clone());
+        match &request_id {
+            Some(id) => req.data(id.clone()),
+            None => req,
+        }
     };
     let out = match batch {
-        BatchRequest::Single(req) => app.api.run(with_author(req), t).await,
-        BatchRequest::Batch(reqs) => app.api.run_batch(reqs.into_iter().map(with_author).collect(), t).await,
+        BatchRequest::Single(req) => app.api.run(with_identity(req), t).await,
+        BatchRequest::Batch(reqs) => app.api.run_batch(reqs.into_iter().map(with_identity).collect(), t).await,
     };
     respond(media, out)
 }

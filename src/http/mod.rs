@@ -8,6 +8,7 @@
 mod body;
 mod graphiql;
 mod graphql;
+mod identity;
 mod negotiate;
 mod server;
 mod ws;
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderName, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -24,13 +26,17 @@ use axum::Router;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use server::{serve, Server};
 
+pub use identity::OriginPolicy;
+
 use crate::api::Api;
+use crate::auth::Auth;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::metrics::Metrics;
@@ -43,6 +49,10 @@ const READY_TIMEOUT: Duration = Duration::from_secs(2);
 struct AppState {
     /// The request pipeline around the schema.
     api: Api,
+    /// Credentials → principals; the audit log.
+    auth: Auth,
+    /// Allowed browser origins and host names.
+    origins: Arc<OriginPolicy>,
     engine: Engine,
     metrics: Metrics,
     max_body_bytes: usize,
@@ -77,11 +87,16 @@ fn router(state: AppState) -> Router {
         .route("/", get(|| async { Redirect::temporary("/graphiql") }))
         .merge(graphiql::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), record));
-    // Outermost first: a request id before the span that logs it, the id
-    // copied to the response, panics caught inside the span.
+    let cors = cors_layer(&state.origins.cors_origins);
+    // Innermost first: panics caught inside the span; an unknown Host
+    // refused before any route; CORS headers on every answer (errors
+    // included) and preflights answered; the id copied to the response; a
+    // request id before the span that logs it.
     routes
         .layer(DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::custom(graphql::panic_response))
+        .layer(middleware::from_fn_with_state(state.clone(), identity::check_host))
+        .layer(tower::util::option_layer(cors))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
@@ -96,6 +111,25 @@ fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// CORS for `--cors-origins` (exact origins): preflights from them are
+/// answered with the methods and headers GraphQL clients send; without
+/// any, none (an `OPTIONS` is 405 like any other method).
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let list = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok());
+    let request_id = HeaderName::from_static("x-request-id");
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(list))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT, request_id.clone()])
+            .expose_headers([request_id])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
 /// One span per request (events inside it carry the request id).
 fn request_span(req: &Request) -> tracing::Span {
     let id = req.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("");
@@ -106,6 +140,7 @@ fn request_span(req: &Request) -> tracing::Span {
         path = req.uri().path(),
         operation = tracing::field::Empty,
         operation_name = tracing::field::Empty,
+        principal = tracing::field::Empty,
     )
 }
 

@@ -2,6 +2,7 @@
 //! server on port 0.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -10,9 +11,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::AppState;
+use super::{AppState, OriginPolicy};
 use crate::api::warm::{self, WarmPlan};
 use crate::api::{Api, ApiOptions, ResponseCache};
+use crate::auth::{Auth, Principal};
 use crate::config::ServeArgs;
 use crate::engine::{Engine, MAIN};
 use crate::metrics::Metrics;
@@ -24,6 +26,7 @@ pub struct Server {
     pub addr: SocketAddr,
     pub engine: Engine,
     pub metrics: Metrics,
+    pub auth: Auth,
     /// Cancelled first: stop accepting, finish in-flight HTTP requests.
     stop_http: CancellationToken,
     /// Cancelled once HTTP is done: subscriptions deliver what is durable
@@ -42,12 +45,16 @@ impl Server {
     pub async fn start(args: ServeArgs) -> anyhow::Result<Server> {
         let store = store::connect(&args.db.database_url).await.context("opening the database")?;
         let warm = args.warm.as_deref().map(WarmPlan::load).transpose()?;
+        let auth = Auth::start(store.clone(), args.auth.auth_config()).await.context("loading API tokens")?;
+        secure_by_default(&args, &auth)?;
         let engine = Engine::open(store, args.engine_options()).await.context("loading branches")?;
         if !args.no_demo && engine.seed_demo_if_empty().await? {
             tracing::info!("seeded the demo ontology into main");
         }
-        if args.protect_main {
-            engine.set_protection(MAIN, true).await?;
+        if args.protect_main && engine.branch(MAIN).is_some_and(|b| !b.state.protected) {
+            let by = Principal::local("serve --protect-main");
+            let audit = auth.audit_entry(&by, "branch.protect", Some(MAIN), None);
+            engine.set_protection(MAIN, true, Some(audit)).await?;
         }
         // Graphs are built on first use; build them now, in the
         // background, so the first traversal after a restart is fast.
@@ -72,8 +79,15 @@ impl Server {
                 limits: args.limits.query_limits(),
                 metrics: Some(metrics.clone()),
                 shutdown: Some(closing.clone()),
+                auth: Some(auth.clone()),
             },
         );
+        auth.spawn_refresh(closing.clone());
+        let mut allowed_hosts = args.auth.allowed_hosts.clone();
+        if allowed_hosts.is_empty() {
+            allowed_hosts = OriginPolicy::default_hosts(addr);
+        }
+        let origins = Arc::new(OriginPolicy { cors_origins: args.auth.cors_origins.clone(), allowed_hosts });
         let warmer = warm.map(|plan| {
             tracing::info!(operations = plan.queries.len(), "warming the cache in the background");
             warm::spawn(api.clone(), &engine, plan)
@@ -81,6 +95,8 @@ impl Server {
         let tracker = TaskTracker::new();
         let app = super::router(AppState {
             api,
+            auth: auth.clone(),
+            origins,
             engine: engine.clone(),
             metrics: metrics.clone(),
             max_body_bytes: args.max_body_bytes,
@@ -94,7 +110,7 @@ impl Server {
             axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await
         });
         let grace = Duration::from_secs(args.shutdown_timeout_secs);
-        Ok(Server { addr, engine, metrics, stop_http, closing, tracker, grace, task, warmer })
+        Ok(Server { addr, engine, metrics, auth, stop_http, closing, tracker, grace, task, warmer })
     }
 
     /// Stop accepting, let in-flight requests finish, then let
@@ -107,7 +123,9 @@ impl Server {
         let deadline = tokio::time::Instant::now() + self.grace;
         self.stop_http.cancel();
         let served = tokio::time::timeout_at(deadline, self.task).await;
-        // Every write acknowledged over HTTP is broadcast by now.
+        // Every write acknowledged over HTTP is broadcast by now, and every
+        // denial queued for the audit table is written.
+        self.auth.audit().flush().await;
         self.closing.cancel();
         self.tracker.close();
         if tokio::time::timeout_at(deadline, self.tracker.wait()).await.is_err() || served.is_err() {
@@ -117,6 +135,33 @@ impl Server {
         served.expect("checked")??;
         Ok(())
     }
+}
+
+/// Like Redis' protected mode: with no API token and no JWT configured,
+/// the server is open (everyone may do everything), which is only allowed
+/// on loopback unless `--insecure-open` says otherwise.
+fn secure_by_default(args: &ServeArgs, auth: &Auth) -> anyhow::Result<()> {
+    if !auth.is_open() {
+        return Ok(());
+    }
+    if args.addr.ip().is_loopback() {
+        tracing::warn!(
+            addr = %args.addr,
+            "no authentication configured: anyone who can reach this loopback address may read and write \
+             (open mode); create a token with `ontograph token create` or configure --jwt-secret/--jwt-jwks-file"
+        );
+        return Ok(());
+    }
+    if args.auth.insecure_open {
+        tracing::warn!(addr = %args.addr, "no authentication configured and --insecure-open: anyone who can reach this address may read and write");
+        return Ok(());
+    }
+    anyhow::bail!(
+        "refusing to listen on {} without authentication: create an API token (`ontograph token create --name NAME \
+         --role admin`) or configure JWTs (--jwt-secret or --jwt-jwks-file); to serve without authentication \
+         anyway, pass --insecure-open",
+        args.addr
+    )
 }
 
 /// `ontograph serve`: run until SIGINT or SIGTERM.

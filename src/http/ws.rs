@@ -20,8 +20,11 @@ use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::sync::watch;
 
-use super::AppState;
+use super::negotiate::MediaType;
+use super::{identity, AppState};
+use crate::api::RequestId;
 use crate::api::{error_body, request_error};
+use crate::auth::Principal;
 use crate::error::Error;
 
 /// How long a connection may take to complete its operations once the
@@ -29,6 +32,29 @@ use crate::error::Error;
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 pub async fn handler(State(app): State<AppState>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
+    // A browser page may open a WebSocket to any origin (no CORS): only
+    // this server's own pages and the listed origins may.
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    if !app.origins.ws_origin_allowed(origin, host) {
+        let err = Error::forbidden("WebSocket connections from this origin are not allowed (--cors-origins)");
+        let mut entry = app.auth.audit().entry(&Principal::anonymous(), "websocket", origin, "denied: FORBIDDEN", None);
+        entry.request_id = identity::request_id(&headers).map(|r| r.0);
+        app.auth.audit().denied(entry);
+        app.metrics.graphql_error(err.code());
+        let json = [(header::CONTENT_TYPE, "application/json")];
+        return (StatusCode::FORBIDDEN, json, error_body(&err)).into_response();
+    }
+    // Programs may authenticate the upgrade itself; browsers cannot set
+    // headers on it and send their token in `connection_init` instead.
+    let upgraded_as = match headers.get(header::AUTHORIZATION) {
+        None => None,
+        Some(_) => match identity::principal_of(&app.auth, &headers) {
+            Ok(p) => Some(p),
+            Err(e) => return identity::unauthenticated(&app, &headers, MediaType::Json, e),
+        },
+    };
+    let request_id = identity::request_id(&headers);
     let protocol = headers
         .get(header::SEC_WEBSOCKET_PROTOCOL)
         .and_then(|v| v.to_str().ok())
@@ -46,7 +72,7 @@ pub async fn handler(State(app): State<AppState>, headers: HeaderMap, upgrade: W
     let tracker = app.tracker.clone();
     upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).max_message_size(app.max_body_bytes).on_upgrade(move |socket| {
         tracker.track_future(async move {
-            serve(socket, app, protocol).await;
+            serve(socket, app, protocol, upgraded_as, request_id).await;
             drop(permit);
         })
     })
@@ -103,7 +129,32 @@ impl Active {
     }
 }
 
-async fn serve(socket: WebSocket, app: AppState, protocol: WebSocketProtocols) {
+/// The principal of a connection: from the `connection_init` payload's
+/// `Authorization` (`Bearer …`, also under `headers`) or `token`, else the
+/// upgrade's, else anonymous (or refused: `--anonymous none`).
+fn init_principal(app: &AppState, payload: &Value, upgraded_as: Option<Principal>) -> Result<Principal, Error> {
+    let field = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    let sent = field(payload, "Authorization").or_else(|| field(payload, "authorization")).or_else(|| {
+        payload.get("headers").and_then(|h| field(h, "Authorization").or_else(|| field(h, "authorization")))
+    });
+    let token = match (sent, field(payload, "token")) {
+        (Some(header), _) => Some(identity::bearer(&header)?.to_owned()),
+        (None, Some(token)) => Some(token),
+        (None, None) => None,
+    };
+    match (token, upgraded_as) {
+        (None, Some(p)) => Ok(p),
+        (token, _) => app.auth.authenticate(token.as_deref(), None),
+    }
+}
+
+async fn serve(
+    socket: WebSocket,
+    app: AppState,
+    protocol: WebSocketProtocols,
+    upgraded_as: Option<Principal>,
+    request_id: Option<RequestId>,
+) {
     let _open = app.metrics.websocket();
     let (mut sink, stream) = socket.split();
     let active = Arc::new(Active::default());
@@ -143,7 +194,42 @@ async fn serve(socket: WebSocket, app: AppState, protocol: WebSocketProtocols) {
             futures::future::ready(pass.then_some(data))
         })
         .take_until(Box::pin(closing));
-    let output = Protocol::new(app.api.clone(), input, protocol);
+    // Credentials come with `connection_init`: refused ones close the
+    // connection with graphql-transport-ws's 4403 (async-graphql sends a
+    // 1002, rewritten below).
+    let refused = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let on_init = {
+        let (app, refused) = (app.clone(), refused.clone());
+        move |payload: Value| {
+            let result = init_principal(&app, &payload, upgraded_as.clone());
+            let request_id = request_id.clone();
+            let (app, refused) = (app.clone(), refused.clone());
+            async move {
+                match result {
+                    Ok(principal) => {
+                        let mut data = async_graphql::Data::default();
+                        data.insert(principal);
+                        if let Some(id) = request_id {
+                            data.insert(id);
+                        }
+                        Ok(data)
+                    }
+                    Err(e) => {
+                        refused.store(true, std::sync::atomic::Ordering::Relaxed);
+                        let audit = app.auth.audit();
+                        let mut entry =
+                            audit.entry(&Principal::anonymous(), "authenticate", None, "denied: UNAUTHENTICATED", None);
+                        entry.request_id = request_id.map(|r| r.0);
+                        entry.detail = Some(e.to_string());
+                        audit.denied(entry);
+                        app.metrics.graphql_error(e.code());
+                        Err(async_graphql::Error::new(e.to_string()))
+                    }
+                }
+            }
+        }
+    };
+    let output = Protocol::new(app.api.clone(), input, protocol).on_connection_init(on_init);
     futures::pin_mut!(output);
     let mut refusals = refusals;
     let mut rejections = Rejections::default();
@@ -180,6 +266,9 @@ async fn serve(socket: WebSocket, app: AppState, protocol: WebSocketProtocols) {
                     Rewrite::Replace(text) => Message::Text(text.into()),
                     Rewrite::Drop => continue,
                 }
+            }
+            async_graphql::http::WsMessage::Close(1002, _) if refused.load(std::sync::atomic::Ordering::Relaxed) => {
+                Message::Close(Some(CloseFrame { code: 4403, reason: "Forbidden".into() }))
             }
             async_graphql::http::WsMessage::Close(code, reason) => {
                 Message::Close(Some(CloseFrame { code, reason: reason.into() }))

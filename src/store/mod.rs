@@ -5,16 +5,19 @@
 //! Transactions and database-error mapping stay in this module.
 //! Depends on `model` only.
 
+mod access;
 mod load;
 mod postgres;
 mod records;
 mod sql;
+mod sql_access;
 mod sqlite;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use access::{Access, AuditEntry, AuditQuery, AuditRecord, NewToken, TokenRecord};
 pub use load::{lineage, load_rows};
 pub use records::{
     BranchRecord, CommitRecord, EntityKey, EntityRow, MergeMark, MergeRecord, NewBranch, NewCommit, Progress,
@@ -24,7 +27,7 @@ use crate::error::{Error, Result};
 
 /// The persistence contract. Every method is one transaction.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Access + Send + Sync + 'static {
     /// Every branch, in name order.
     async fn branches(&self) -> Result<Vec<BranchRecord>>;
 
@@ -60,10 +63,14 @@ pub trait Store: Send + Sync + 'static {
     /// Commits of a branch, newest first, with version < `before`.
     async fn commits(&self, branch: &str, before: Option<i64>, limit: i64) -> Result<Vec<CommitRecord>>;
 
-    async fn set_protected(&self, branch: &str, protected: bool) -> Result<()>;
+    /// Protect or unprotect a branch; `audit`, when given, is recorded in
+    /// the same transaction.
+    async fn set_protected(&self, branch: &str, protected: bool, audit: Option<&AuditEntry>) -> Result<()>;
 
-    /// Delete a branch and its rows (commits, entity rows, merge records). `IN_USE` when other branches fork it.
-    async fn delete_branch(&self, branch: &str) -> Result<()>;
+    /// Delete a branch and its rows (commits, entity rows, merge records),
+    /// with `audit` in the same transaction. `IN_USE` when other branches
+    /// fork it.
+    async fn delete_branch(&self, branch: &str, audit: Option<&AuditEntry>) -> Result<()>;
 
     /// Cheap round trip, for `/readyz`.
     async fn ping(&self) -> Result<()>;

@@ -8,6 +8,7 @@ use sqlx::PgPool;
 
 use super::db_error;
 use super::sql::{implement_store, Dialect};
+use super::sql_access::implement_access;
 use crate::error::{Error, Result};
 
 const POSTGRES: Dialect = Dialect {
@@ -42,3 +43,4 @@ impl PgStore {
 }
 
 implement_store!(PgStore, POSTGRES);
+implement_access!(PgStore);

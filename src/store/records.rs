@@ -51,6 +51,9 @@ pub struct NewCommit<'a> {
     pub progress: Option<&'a Progress>,
     /// Set when this commit is a merge: recorded with it, atomically.
     pub merge: Option<MergeMark<'a>>,
+    /// An audit event recorded with the commit (a merge into a protected
+    /// branch).
+    pub audit: Option<&'a super::AuditEntry>,
 }
 
 /// What a merge commit brought in: `source` as of its version `source_version`.

@@ -48,8 +48,10 @@ macro_rules! implement_store {
                 assemble, fields_json, key_chunks, push_latest, ChangeRow, CommitRow, EntityRowRaw, KeyRow,
             };
             use $crate::store::sql::ENTITY_VERSION_PARAMS;
+            use $crate::store::sql_access::insert_audit;
             use $crate::store::{
-                db_error, BranchRecord, CommitRecord, EntityKey, EntityRow, MergeRecord, NewBranch, NewCommit, Store,
+                db_error, AuditEntry, BranchRecord, CommitRecord, EntityKey, EntityRow, MergeRecord, NewBranch,
+                NewCommit, Store,
             };
 
             assert!(
@@ -228,6 +230,9 @@ macro_rules! implement_store {
                         .await
                         .map_err(|e| db_error(&what, e))?;
                     }
+                    if let Some(a) = c.audit {
+                        insert_audit!(&mut *tx, a)?;
+                    }
                     tx.commit().await.map_err(|e| db_error(&what, e))?;
                     Ok(c.record())
                 }
@@ -257,20 +262,24 @@ macro_rules! implement_store {
                     assemble(commits, changes)
                 }
 
-                async fn set_protected(&self, branch: &str, protected: bool) -> Result<()> {
+                async fn set_protected(&self, branch: &str, protected: bool, audit: Option<&AuditEntry>) -> Result<()> {
+                    let mut tx = self.pool.begin().await.map_err(|e| db_error("branches", e))?;
                     let r = sqlx::query("UPDATE branches SET protected = $1 WHERE name = $2")
                         .bind(protected)
                         .bind(branch)
-                        .execute(&self.pool)
+                        .execute(&mut *tx)
                         .await
                         .map_err(|e| db_error("branches", e))?;
                     if r.rows_affected() == 0 {
                         return Err(Error::NotFound(format!("branch {branch}")));
                     }
-                    Ok(())
+                    if let Some(a) = audit {
+                        insert_audit!(&mut *tx, a)?;
+                    }
+                    tx.commit().await.map_err(|e| db_error("branches", e))
                 }
 
-                async fn delete_branch(&self, branch: &str) -> Result<()> {
+                async fn delete_branch(&self, branch: &str, audit: Option<&AuditEntry>) -> Result<()> {
                     let mut tx = self.pool.begin().await.map_err(|e| db_error("branches", e))?;
                     let forks = format!(
                         "SELECT name FROM branches WHERE parent = $1 ORDER BY name{}",
@@ -291,6 +300,9 @@ macro_rules! implement_store {
                         "DELETE FROM branches WHERE name = $1",
                     ] {
                         sqlx::query(sql).bind(branch).execute(&mut *tx).await.map_err(|e| db_error("branches", e))?;
+                    }
+                    if let Some(a) = audit {
+                        insert_audit!(&mut *tx, a)?;
                     }
                     tx.commit().await.map_err(|e| db_error("branches", e))
                 }

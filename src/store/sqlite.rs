@@ -10,6 +10,7 @@ use sqlx::SqlitePool;
 
 use super::db_error;
 use super::sql::{implement_store, Dialect};
+use super::sql_access::implement_access;
 use crate::error::{Error, Result};
 
 const SQLITE: Dialect = Dialect {
@@ -54,3 +55,4 @@ impl SqliteStore {
 }
 
 implement_store!(SqliteStore, SQLITE);
+implement_access!(SqliteStore);

@@ -63,7 +63,7 @@ async fn sigterm_finishes_in_flight_requests_and_closes_subscriptions_cleanly() 
     let (first, rest) = body.as_bytes().split_at(body.len() / 2);
     let mut conn = tokio::net::TcpStream::connect(server.addr).await.unwrap();
     let head = format!(
-        "POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        "POST /graphql HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
         body.len()
     );
     conn.write_all(head.as_bytes()).await.unwrap();

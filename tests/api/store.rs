@@ -7,7 +7,9 @@ use std::sync::Arc;
 use chrono::{TimeZone, Utc};
 use ontograph::error::Error;
 use ontograph::model::{ChangeKind, EntityChange, EntityKind};
-use ontograph::store::{connect, load_rows, EntityRow, MergeMark, NewBranch, NewCommit, Store};
+use ontograph::store::{
+    connect, load_rows, AuditEntry, AuditQuery, EntityRow, MergeMark, NewBranch, NewCommit, NewToken, Store,
+};
 use serde_json::json;
 
 use crate::helpers::TestApp;
@@ -41,6 +43,7 @@ async fn commit(store: &dyn Store, branch: &str, head: i64, rows: &[EntityRow]) 
         rows,
         progress: None,
         merge: None,
+        audit: None,
     };
     store.append_commit(&c).await.map(|r| r.version)
 }
@@ -121,16 +124,16 @@ async fn branch_admin(url: &str) {
     branch(s, "dev", Some("main"), Some(0)).await;
     let dup = NewBranch { name: "dev".into(), parent: Some("main".into()), forked_at: Some(0), created_at: Utc::now() };
     assert_eq!(s.create_branch(&dup).await.unwrap_err().code(), "ALREADY_EXISTS");
-    match s.delete_branch("main").await.unwrap_err() {
+    match s.delete_branch("main", None).await.unwrap_err() {
         Error::InUse { dependents, .. } => assert_eq!(dependents, ["dev"]),
         other => panic!("unexpected {other:?}"),
     }
-    s.set_protected("dev", true).await.unwrap();
+    s.set_protected("dev", true, None).await.unwrap();
     let names: Vec<_> = s.branches().await.unwrap().into_iter().map(|b| (b.name, b.protected)).collect();
     assert_eq!(names, [("dev".to_string(), true), ("main".to_string(), false)]);
-    assert_eq!(s.set_protected("nope", true).await.unwrap_err().code(), "NOT_FOUND");
+    assert_eq!(s.set_protected("nope", true, None).await.unwrap_err().code(), "NOT_FOUND");
     commit(s, "dev", 0, &[row("X", 1, Some("{}"))]).await.unwrap();
-    s.delete_branch("dev").await.unwrap();
+    s.delete_branch("dev", None).await.unwrap();
     assert_eq!(s.branches().await.unwrap().len(), 1);
     assert!(s.own_rows("dev", 99).await.unwrap().is_empty());
     assert!(s.commits("dev", None, 10).await.unwrap().is_empty());
@@ -228,6 +231,7 @@ async fn rows_at_touched_and_merges(url: &str) {
         rows: &rows,
         progress: None,
         merge: Some(MergeMark { source: "dev", source_version: 0 }),
+        audit: None,
     };
     s.append_commit(&c).await.unwrap();
     let m = s.merges().await.unwrap();
@@ -236,7 +240,7 @@ async fn rows_at_touched_and_merges(url: &str) {
         (m[0].target.as_str(), m[0].target_version, m[0].source.as_str(), m[0].source_version),
         ("main", 4, "dev", 0)
     );
-    s.delete_branch("dev").await.unwrap();
+    s.delete_branch("dev", None).await.unwrap();
     assert!(s.merges().await.unwrap().is_empty());
     // A merge from a branch deleted meanwhile: NOT_FOUND, nothing written.
     let ghost = NewCommit { expected_head: 4, merge: Some(MergeMark { source: "ghost", source_version: 0 }), ..c };
@@ -280,7 +284,121 @@ async fn engine_merge_survives_restart(url: &str) {
     assert_eq!(past["a"]["objectType"]["version"], 1);
 }
 
+fn audit(action: &str, target: &str) -> AuditEntry {
+    AuditEntry {
+        at: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
+        principal: "alice".into(),
+        action: action.into(),
+        target: Some(target.into()),
+        outcome: "ok".into(),
+        request_id: Some("req-1".into()),
+        detail: None,
+    }
+}
+
+fn token(id: &str, name: &str) -> NewToken {
+    NewToken {
+        id: id.into(),
+        name: name.into(),
+        secret_hash: "ab".repeat(32),
+        role: "editor".into(),
+        branches: vec!["feature/*".into()],
+        created_at: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
+        created_by: Some("alice".into()),
+        expires_at: None,
+    }
+}
+
+/// (action, target) of every audit event, oldest first.
+async fn audit_actions(s: &dyn Store) -> Vec<(String, String)> {
+    let q = AuditQuery { limit: 1000, ..AuditQuery::default() };
+    let mut rows = s.audit_log(&q).await.unwrap();
+    rows.reverse();
+    rows.into_iter().map(|r| (r.entry.action, r.entry.target.unwrap_or_default())).collect()
+}
+
+/// Tokens and the audit log: an admin action and its audit event commit
+/// together, and a failed one writes neither.
+async fn tokens_and_audit(url: &str) {
+    let store = connect(url).await.unwrap();
+    let s = store.as_ref();
+    let created = s.create_token(&token("id1", "ci"), &audit("token.create", "ci")).await.unwrap();
+    assert_eq!((created.name.as_str(), created.role.as_str(), created.revoked_at), ("ci", "editor", None));
+    assert_eq!(created.branches, ["feature/*"]);
+    let dup = s.create_token(&token("id2", "ci"), &audit("token.create", "ci")).await.unwrap_err();
+    assert_eq!(dup.code(), "ALREADY_EXISTS");
+    let at = Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 0).unwrap();
+    let revoked = s.revoke_token("ci", at, &audit("token.revoke", "ci")).await.unwrap();
+    assert_eq!(revoked.revoked_at, Some(at));
+    assert_eq!(s.revoke_token("ci", at, &audit("token.revoke", "ci")).await.unwrap_err().code(), "NOT_FOUND");
+    // The name is free again once revoked.
+    s.create_token(&token("id3", "ci"), &audit("token.create", "ci")).await.unwrap();
+    let tokens = s.tokens().await.unwrap();
+    let ids: Vec<(&str, bool)> = tokens.iter().map(|t| (t.id.as_str(), t.revoked_at.is_some())).collect();
+    assert_eq!(ids, [("id1", true), ("id3", false)]);
+
+    // Protection, deletion and a merge commit carry their audit event.
+    branch(s, "main", None, None).await;
+    branch(s, "dev", Some("main"), Some(0)).await;
+    s.set_protected("dev", true, Some(&audit("branch.protect", "dev"))).await.unwrap();
+    let missing = s.set_protected("nope", true, Some(&audit("branch.protect", "nope"))).await.unwrap_err();
+    assert_eq!(missing.code(), "NOT_FOUND");
+    let changes = [change("A", ChangeKind::Added)];
+    let rows = [row("A", 1, Some("{}"))];
+    let merge_audit = audit("branch.merge", "main");
+    let c = NewCommit {
+        branch: "main",
+        expected_head: 0,
+        author: None,
+        message: None,
+        timestamp: Utc::now(),
+        changes: &changes,
+        rows: &rows,
+        progress: None,
+        merge: Some(MergeMark { source: "dev", source_version: 0 }),
+        audit: Some(&merge_audit),
+    };
+    s.append_commit(&c).await.unwrap();
+    // A stale head: VERSION_CONFLICT, no commit and no audit event.
+    assert_eq!(s.append_commit(&c).await.unwrap_err().code(), "VERSION_CONFLICT");
+    s.delete_branch("dev", Some(&audit("branch.delete", "dev"))).await.unwrap();
+    s.append_audit(&[audit("mutation.commit", "main"), audit("authenticate", "")]).await.unwrap();
+    let pairs = |p: &[(&str, &str)]| p.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
+    assert_eq!(
+        audit_actions(s).await,
+        pairs(&[
+            ("token.create", "ci"),
+            ("token.revoke", "ci"),
+            ("token.create", "ci"),
+            ("branch.protect", "dev"),
+            ("branch.merge", "main"),
+            ("branch.delete", "dev"),
+            ("mutation.commit", "main"),
+            ("authenticate", ""),
+        ])
+    );
+    // Newest first, paged by seq, filtered by action and principal.
+    let page = s.audit_log(&AuditQuery { limit: 2, ..AuditQuery::default() }).await.unwrap();
+    assert_eq!(page.iter().map(|r| r.entry.action.as_str()).collect::<Vec<_>>(), ["authenticate", "mutation.commit"]);
+    let older =
+        s.audit_log(&AuditQuery { before: Some(page[1].seq), limit: 1, ..AuditQuery::default() }).await.unwrap();
+    assert_eq!(older[0].entry.action, "branch.delete");
+    let q = AuditQuery { limit: 10, action: Some("token.create".into()), ..AuditQuery::default() };
+    assert_eq!(s.audit_log(&q).await.unwrap().len(), 2);
+    let q = AuditQuery { limit: 10, principal: Some("bob".into()), ..AuditQuery::default() };
+    assert!(s.audit_log(&q).await.unwrap().is_empty());
+    let all = s.audit_log(&AuditQuery { limit: 1000, ..AuditQuery::default() }).await.unwrap();
+    assert_eq!(all.last().unwrap().entry, audit("token.create", "ci"), "every field round-trips");
+
+    // All of it is there after a restart.
+    drop(store);
+    let again = connect(url).await.unwrap();
+    assert_eq!(again.tokens().await.unwrap(), tokens);
+    assert_eq!(audit_actions(again.as_ref()).await.len(), 8);
+}
+
 conformance!(
+    tokens_and_audit,
     commit_and_read_back,
     fork_reads_parent_up_to_fork_point,
     branch_admin,

@@ -1,7 +1,8 @@
 //! Who may do what, checked where the action is (docs/security.md has the
 //! role matrix). The HTTP layer and the WebSocket's `connection_init` put
-//! the request's `Principal` in its data; in-process callers without one
-//! (tests, the warm plan runs as a viewer) act as an open-mode admin.
+//! the request's `Principal` in its data. A request without one is
+//! anonymous when the schema has an authenticator (fail safe), and an
+//! open-mode admin only where there is none at all (in-process tests).
 //! Every denial is audited and answered `FORBIDDEN` with the role needed.
 
 use std::sync::LazyLock;
@@ -16,11 +17,18 @@ use crate::store::AuditEntry;
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
-static IN_PROCESS: LazyLock<Principal> = LazyLock::new(|| Principal::open(None));
+static OPEN: LazyLock<Principal> = LazyLock::new(|| Principal::open(None));
+static ANONYMOUS: LazyLock<Principal> = LazyLock::new(Principal::anonymous);
 
 /// The principal the request acts as.
 pub fn principal<'a>(ctx: &Context<'a>) -> &'a Principal {
-    ctx.data_opt::<Principal>().unwrap_or(&IN_PROCESS)
+    if let Some(p) = ctx.data_opt::<Principal>() {
+        return p;
+    }
+    match ctx.data_opt::<Auth>() {
+        Some(auth) if !auth.is_open() => &ANONYMOUS,
+        _ => &OPEN,
+    }
 }
 
 fn request_id(ctx: &Context<'_>) -> Option<String> {

@@ -9,6 +9,7 @@
 //! The schema itself carries no extension: with none, async-graphql
 //! resolves each field directly instead of through an extension chain.
 
+use std::any::TypeId;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,7 +24,8 @@ use super::guard::{check_document, prescan, selected_operation, selects_introspe
 use super::persisted::{PersistedQueries, Registration};
 use super::reads::reads;
 use super::responses::{Pending, ResponseCache};
-use super::{observe, ApiOptions, OntographSchema};
+use super::{observe, ApiOptions, OntographSchema, RequestId};
+use crate::auth::Principal;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::metrics::Metrics;
@@ -279,7 +281,16 @@ impl Api {
     }
 
     /// A subscription's stream, after the same checks as any request.
-    async fn subscribe(self, req: Request, session: Arc<Data>) -> BoxStream<'static, Response> {
+    async fn subscribe(self, mut req: Request, session: Arc<Data>) -> BoxStream<'static, Response> {
+        // The connection's principal (from `connection_init`) and request
+        // id travel with each of its operations: `Schema::execute` sees
+        // request data, not the connection's.
+        if let Some(p) = datum::<Principal>(&session) {
+            req.data.insert(p.clone());
+        }
+        if let Some(id) = datum::<RequestId>(&session) {
+            req.data.insert(id.clone());
+        }
         let checked = match self.check(req, Transport::WebSocket).await {
             Ok(c) if c.op == OperationType::Subscription => c,
             Ok(c) => {
@@ -313,6 +324,11 @@ impl Api {
             })
             .boxed()
     }
+}
+
+/// A datum of the connection's data, by type.
+fn datum<T: 'static>(data: &Data) -> Option<&T> {
+    data.get(&TypeId::of::<T>()).and_then(|d| d.downcast_ref::<T>())
 }
 
 /// The WebSocket protocol engine (and in-process callers such as tests)

@@ -21,6 +21,7 @@ use super::identity;
 use super::negotiate::{self, BodyKind, MediaType};
 use super::AppState;
 use crate::api::{error_body, Executed, Outcome, Transport};
+use crate::auth::Principal;
 use crate::error::Error;
 
 /// A JSON response with the given media type.
@@ -54,13 +55,26 @@ fn respond(media: MediaType, out: Executed) -> Response {
     res
 }
 
-/// Runs a request or batch through the pipeline, as its principal (401
-/// when the credentials are not valid).
-async fn execute(app: &AppState, headers: &HeaderMap, media: MediaType, batch: BatchRequest, t: Transport) -> Response {
-    let principal = match identity::principal_of(&app.auth, headers) {
-        Ok(p) => p,
-        Err(e) => return identity::unauthenticated(app, headers, media, e),
-    };
+/// The request's principal, first of all: an unauthenticated client gets
+/// its 401 before anything of its request is read or parsed (the
+/// connection is closed: an unread body may still be on its way).
+fn authenticate(app: &AppState, headers: &HeaderMap, media: MediaType) -> Result<Principal, Response> {
+    identity::principal_of(&app.auth, headers).map_err(|e| {
+        let mut res = identity::unauthenticated(app, headers, media, e);
+        res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        res
+    })
+}
+
+/// Runs a request or batch through the pipeline as `principal`.
+async fn execute(
+    app: &AppState,
+    headers: &HeaderMap,
+    principal: Principal,
+    media: MediaType,
+    batch: BatchRequest,
+    t: Transport,
+) -> Response {
     tracing::Span::current().record("principal", principal.name.as_str());
     let request_id = identity::request_id(headers);
     let with_identity = |req: Request| {
@@ -115,6 +129,10 @@ pub async fn get(State(app): State<AppState>, headers: HeaderMap, RawQuery(query
     let Some(media) = negotiate::accept(&headers) else {
         return not_acceptable(&app);
     };
+    let principal = match authenticate(&app, &headers, media) {
+        Ok(p) => p,
+        Err(res) => return res,
+    };
     let req = match parse_get(query.as_deref().unwrap_or_default()) {
         Ok(req) => req,
         Err(e) => {
@@ -126,12 +144,16 @@ pub async fn get(State(app): State<AppState>, headers: HeaderMap, RawQuery(query
         let err = Error::bad_request("a GraphQL GET request needs a `query` parameter");
         return reject(&app, StatusCode::BAD_REQUEST, media, err);
     }
-    execute(&app, &headers, media, BatchRequest::Single(req), Transport::HttpGet).await
+    execute(&app, &headers, principal, media, BatchRequest::Single(req), Transport::HttpGet).await
 }
 
 pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let Some(media) = negotiate::accept(&headers) else {
         return not_acceptable(&app);
+    };
+    let principal = match authenticate(&app, &headers, media) {
+        Ok(p) => p,
+        Err(res) => return res,
     };
     let kind = match negotiate::body_kind(&headers) {
         Ok(k) => k,
@@ -159,7 +181,7 @@ pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Body) -
             Err(msg) => return reject(&app, StatusCode::BAD_REQUEST, media, Error::bad_request(msg)),
         },
     };
-    execute(&app, &headers, media, batch, Transport::HttpPost).await
+    execute(&app, &headers, principal, media, batch, Transport::HttpPost).await
 }
 
 fn not_acceptable(app: &AppState) -> Response {

@@ -286,8 +286,8 @@ async fn serve(
 }
 
 /// graphql-transport-ws reports an operation rejected before execution
-/// (a parse, validation or limit error) as one `error` message whose
-/// payload is the list of errors, and sends no `complete` after it.
+/// (a parse, validation, limit or permission error) as one `error` message
+/// whose payload is the list of errors, and sends no `complete` after it.
 /// async-graphql sends a `next` carrying the errors (and null `data`),
 /// then `complete`: rewrite the first, drop the second. An operation's
 /// later results with errors stay `next` (they are results).
@@ -308,8 +308,11 @@ impl Rejections {
                 // payload is read, to tell a rejection from a result.
                 let Ok(v) = serde_json::from_str::<Value>(text) else { return Rewrite::Keep };
                 let payload = &v["payload"];
+                // Refused before execution: no data, and no error with a
+                // path (a field error that nulled `data` is a result).
                 let no_data = payload.get("data").is_none_or(Value::is_null);
-                if no_data && payload.get("errors").is_some_and(Value::is_array) {
+                let errors = payload.get("errors").and_then(Value::as_array);
+                if no_data && errors.is_some_and(|e| e.iter().all(|e| e.get("path").is_none())) {
                     self.rejected.insert(id.to_owned());
                     let msg = serde_json::json!({ "id": id, "type": "error", "payload": payload["errors"] });
                     return Rewrite::Replace(msg.to_string());

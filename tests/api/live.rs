@@ -11,7 +11,7 @@ pub struct Live {
     pub server: Server,
     pub base: String,
     pub client: reqwest::Client,
-    _dir: TempDir,
+    _dir: Option<TempDir>,
 }
 
 impl Live {
@@ -23,7 +23,14 @@ impl Live {
     pub async fn start_with(configure: impl FnOnce(&mut ServeArgs)) -> Live {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("live.db").display());
-        let mut args = ServeArgs::for_tests(&url);
+        let mut live = Live::start_at(&url, configure).await;
+        live._dir = Some(dir);
+        live
+    }
+
+    /// Over the database at `url` (kept), with flags changed by `configure`.
+    pub async fn start_at(url: &str, configure: impl FnOnce(&mut ServeArgs)) -> Live {
+        let mut args = ServeArgs::for_tests(url);
         configure(&mut args);
         let server = Server::start(args).await.unwrap();
         let base = format!("http://{}", server.addr);
@@ -32,7 +39,25 @@ impl Live {
             .timeout(std::time::Duration::from_secs(60))
             .build()
             .unwrap();
-        Live { server, base, client, _dir: dir }
+        Live { server, base, client, _dir: None }
+    }
+
+    /// POST a GraphQL request with `Authorization: Bearer <token>` (none
+    /// for `None`); status and the full response.
+    pub async fn gql_as(&self, token: Option<&str>, query: &str, vars: Value) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .post(self.url("/graphql"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(json!({ "query": query, "variables": vars }).to_string());
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.expect("request failed");
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("non-JSON body ({status}): {e}: {text}"));
+        (status, body)
     }
 
     pub fn url(&self, path: &str) -> String {

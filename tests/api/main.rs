@@ -4,7 +4,9 @@
 #[macro_use]
 mod helpers;
 
+mod auth;
 mod branches;
+mod browser;
 mod cache;
 mod cli;
 mod concurrency;
@@ -12,6 +14,7 @@ mod crash;
 mod entities;
 mod fuzz;
 mod http;
+mod jwt;
 mod limits;
 mod live;
 mod observability;

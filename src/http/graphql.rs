@@ -55,15 +55,13 @@ fn respond(media: MediaType, out: Executed) -> Response {
     res
 }
 
-/// The request's principal, first of all: an unauthenticated client gets
-/// its 401 before anything of its request is read or parsed (the
-/// connection is closed: an unread body may still be on its way).
-fn authenticate(app: &AppState, headers: &HeaderMap, media: MediaType) -> Result<Principal, Response> {
-    identity::principal_of(&app.auth, headers).map_err(|e| {
-        let mut res = identity::unauthenticated(app, headers, media, e);
-        res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-        res
-    })
+/// The 401 of a request whose credentials failed, sent before anything of
+/// the request is read or parsed (the connection is closed: an unread
+/// body may still be on its way).
+fn refuse_unauthenticated(app: &AppState, headers: &HeaderMap, media: MediaType, err: Error) -> Response {
+    let mut res = identity::unauthenticated(app, headers, media, err);
+    res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    res
 }
 
 /// Runs a request or batch through the pipeline as `principal`.
@@ -129,9 +127,10 @@ pub async fn get(State(app): State<AppState>, headers: HeaderMap, RawQuery(query
     let Some(media) = negotiate::accept(&headers) else {
         return not_acceptable(&app);
     };
-    let principal = match authenticate(&app, &headers, media) {
+    // Who asks comes first: nothing of an unauthenticated request is read.
+    let principal = match identity::principal_of(&app.auth, &headers) {
         Ok(p) => p,
-        Err(res) => return res,
+        Err(e) => return refuse_unauthenticated(&app, &headers, media, e),
     };
     let req = match parse_get(query.as_deref().unwrap_or_default()) {
         Ok(req) => req,
@@ -151,9 +150,10 @@ pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Body) -
     let Some(media) = negotiate::accept(&headers) else {
         return not_acceptable(&app);
     };
-    let principal = match authenticate(&app, &headers, media) {
+    // Who asks comes first: nothing of an unauthenticated request is read.
+    let principal = match identity::principal_of(&app.auth, &headers) {
         Ok(p) => p,
-        Err(res) => return res,
+        Err(e) => return refuse_unauthenticated(&app, &headers, media, e),
     };
     let kind = match negotiate::body_kind(&headers) {
         Ok(k) => k,

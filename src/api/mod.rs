@@ -4,9 +4,10 @@
 //! queries, request limits — `prescan` on the text, `guard` on the
 //! document — the whole-response cache, per-operation metrics in
 //! `observe`). Built without HTTP, so tests run it in-process.
-//! Depends on `engine`; on `model`, `graph` and `cache` for the types the
-//! engine's answers are made of; on `metrics` and `error`. Never on
-//! `store` or `http` (docs/ARCHITECTURE.md, "Module map").
+//! Depends on `engine` and `auth` (principals, roles, tokens); on `model`,
+//! `graph` and `cache` for the types the engine's answers are made of; on
+//! `metrics` and `error`; on `store` only for the plain records of tokens
+//! and audit events. Never on `http` (docs/ARCHITECTURE.md, "Module map").
 
 mod access;
 mod admin;

@@ -53,7 +53,23 @@ const PAGE: &str = r#"<!doctype html>
     (function () {
       var loc = window.location;
       var ws = (loc.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + loc.host + '/graphql/ws';
-      var fetcher = GraphiQL.createFetcher({ url: '/graphql', subscriptionUrl: ws });
+      // Headers from the editor's Headers tab (e.g. {"Authorization":
+      // "Bearer ogt_…"}) go with every HTTP request; a subscription sends
+      // the Authorization in connection_init, as the server expects, so
+      // there is one WebSocket client per Authorization value.
+      var fetchers = {};
+      var fetcher = function (params, opts) {
+        var headers = (opts && opts.headers) || {};
+        var auth = headers.Authorization || headers.authorization || '';
+        if (!fetchers[auth]) {
+          fetchers[auth] = GraphiQL.createFetcher({
+            url: '/graphql',
+            subscriptionUrl: ws,
+            wsConnectionParams: auth ? { Authorization: auth } : undefined
+          });
+        }
+        return fetchers[auth](params, opts);
+      };
       var defaultQuery = [
         '# Welcome to ontograph. Press Ctrl+Enter to run the query.',
         '{',
@@ -68,7 +84,13 @@ const PAGE: &str = r#"<!doctype html>
         ''
       ].join('\n');
       ReactDOM.createRoot(document.getElementById('graphiql')).render(
-        React.createElement(GraphiQL, { fetcher: fetcher, defaultQuery: defaultQuery })
+        React.createElement(GraphiQL, {
+          fetcher: fetcher,
+          defaultQuery: defaultQuery,
+          isHeadersEditorEnabled: true,
+          // Tokens stay out of localStorage unless the user opts in.
+          shouldPersistHeaders: false
+        })
       );
     })();
   </script>

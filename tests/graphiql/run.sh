@@ -17,3 +17,13 @@ fi
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 start_ontograph
 node "$here/check.mjs" "http://$addr" "$chromium"
+stop_ontograph
+
+# With authentication on and anonymous access off: GraphiQL's Headers tab
+# carries the token.
+db_dir="$(mktemp -d)"
+trap 'stop_ontograph; rm -rf "$db_dir"' EXIT
+export ONTOGRAPH_TEST_DB="sqlite://$db_dir/graphiql.db"
+token="$("$bin" token create --database-url "$ONTOGRAPH_TEST_DB" --name graphiql --role viewer 2>/dev/null)"
+start_ontograph --anonymous none
+node "$here/check.mjs" "http://$addr" "$chromium" "$token"

@@ -1,5 +1,6 @@
 # Sourced by the CI scripts: `start_ontograph [extra flags…]` starts the
-# already built binary on port 0 and an in-memory database, waits (at most
+# already built binary on port 0 and an in-memory database (or the one
+# $ONTOGRAPH_TEST_DB names), waits (at most
 # 60 s) for the JSON log line with the bound address, and sets `addr` and
 # `server_pid`; the server is killed when the sourcing script exits.
 
@@ -20,7 +21,7 @@ trap stop_ontograph EXIT
 
 start_ontograph() {
   [[ -x "$bin" ]] || { echo "$bin not found; run 'cargo build' first" >&2; exit 2; }
-  RUST_LOG=info "$bin" --addr 127.0.0.1:0 --database-url sqlite::memory: --log-format json "$@" \
+  RUST_LOG=info "$bin" --addr 127.0.0.1:0 --database-url "${ONTOGRAPH_TEST_DB:-sqlite::memory:}" --log-format json "$@" \
     >/dev/null 2>"$server_log" &
   server_pid=$!
   for _ in $(seq 1 600); do

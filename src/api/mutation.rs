@@ -55,7 +55,7 @@ fn check_link_id(id: &str) -> Result<()> {
 }
 
 /// Writes. Each mutation is exactly one commit, durable before it answers.
-#[Object]
+#[Object(name = "Mutation")]
 #[allow(clippy::too_many_arguments)]
 impl MutationRoot {
     /// Create an object type. Fails with ALREADY_EXISTS when the apiName is

@@ -13,7 +13,7 @@ use crate::engine::{Engine, MAIN};
 pub struct QueryRoot;
 
 /// Reads: branches (at their head or any past version) and server info.
-#[Object]
+#[Object(name = "Query")]
 impl QueryRoot {
     /// A branch by name, at its head or, with `at`, as it was right after
     /// commit `at` (time travel). Null when the branch or version does not

@@ -28,7 +28,11 @@ async fn introspection_describes_the_contract() {
             json!({}),
         )
         .await;
-    assert_eq!(data["__schema"]["subscriptionType"]["name"], "SubscriptionRoot");
+    let roots = &data["__schema"];
+    assert_eq!(
+        (&roots["queryType"]["name"], &roots["mutationType"]["name"], &roots["subscriptionType"]["name"]),
+        (&json!("Query"), &json!("Mutation"), &json!("Subscription"))
+    );
     let fields: Vec<&str> =
         data["branch"]["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
     for f in [

@@ -131,8 +131,24 @@ async fn invalid_subscriptions_get_errors_and_the_connection_survives() {
     assert_eq!(msg["payload"][0]["extensions"]["code"], "BAD_USER_INPUT", "{msg}");
     // A query over the socket still works.
     send(&mut ws, json!({ "id": "3", "type": "subscribe", "payload": { "query": "{ __typename }" } })).await;
-    assert_eq!(recv(&mut ws).await.unwrap()["payload"]["data"]["__typename"], "QueryRoot");
+    assert_eq!(recv(&mut ws).await.unwrap()["payload"]["data"]["__typename"], "Query");
     assert_eq!(recv(&mut ws).await.unwrap(), json!({ "id": "3", "type": "complete" }));
+    app.stop().await;
+}
+
+/// Subscribing to a branch that does not exist is NOT_FOUND, not a stream
+/// that stays silent.
+#[tokio::test]
+async fn a_missing_branch_is_not_found() {
+    let app = Live::start().await;
+    let mut ws = connect(&app).await;
+    let q = "subscription { changes(branch: \"nope\") { version } }";
+    send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": { "query": q } })).await;
+    let msg = recv(&mut ws).await.unwrap();
+    // graphql-transport-ws's `error` message: the operation ends there.
+    assert_eq!((&msg["id"], &msg["type"]), (&json!("1"), &json!("error")), "{msg}");
+    assert_eq!(msg["payload"][0]["extensions"]["code"], "NOT_FOUND", "{msg}");
+    assert_eq!(msg["payload"][0]["path"], json!(["changes"]), "{msg}");
     app.stop().await;
 }
 

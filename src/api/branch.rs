@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 
 use super::answer::answer;
 use super::commit::Commit;
-use super::entities::{InterfaceType, LinkType, ObjectType, OntologyNode};
+use super::entities::{InterfaceType, LinkType, ObjectType, OntologyNode, Read};
 use super::enums::{NodeKind, Status};
 use super::error::GqlResult;
+use super::ids::{link_key, GlobalId, Scope};
 use super::limits::{
     page_size, COMMITS_PAGE, CYCLES_LIMIT, IMPACT_DEPTH, IMPACT_LIMIT, PAGE, PATHS_DEPTH, PATHS_LIMIT, TRAVERSE_DEPTH,
     TRAVERSE_LIMIT,
@@ -77,10 +78,24 @@ fn page<'a, T: 'a, N: async_graphql::OutputType>(
 /// query sees the same state even while commits land.
 pub struct Branch(pub BranchView);
 
+impl Branch {
+    fn read(&self) -> Read {
+        Read::of(&self.0)
+    }
+}
+
 /// A branch of the ontology, read at one version: every field of one
 /// query sees the same consistent state even while commits land.
 #[Object]
 impl Branch {
+    /// Global id (Relay `Node`): this branch at its head (the same id as
+    /// the head moves on), or, for `branch(name, at:)` below the head,
+    /// the branch as of that version (its own id; its data never
+    /// changes). A branch deleted and created again under the same name
+    /// has other ids. Opaque; resolve it with `node(id:)`.
+    pub async fn id(&self) -> ID {
+        GlobalId::Branch(Scope::of(&self.0)).encode()
+    }
     /// Unique name of the branch, e.g. `main`.
     async fn name(&self) -> &str {
         &self.0.meta.name
@@ -129,7 +144,7 @@ impl Branch {
     /// One object type by apiName, or null.
     async fn object_type(&self, api_name: ID) -> Option<ObjectType> {
         let o = &self.0.state.ontology;
-        o.object_type(&api_name).map(|t| ObjectType::new(t.clone(), o.clone()))
+        o.object_type(&api_name).map(|t| ObjectType::new(t.clone(), self.read()))
     }
 
     /// Object types in apiName order, `first` at a time (max 1000) after
@@ -141,7 +156,8 @@ impl Branch {
         filter: Option<ObjectTypeFilter>,
     ) -> async_graphql::Result<Conn<ObjectType>> {
         let o = &self.0.state.ontology;
-        let node = |t: &std::sync::Arc<model::ObjectType>| ObjectType::new(t.clone(), o.clone());
+        let at = self.read();
+        let node = |t: &std::sync::Arc<model::ObjectType>| ObjectType::new(t.clone(), at.clone());
         let cursor = |t: &std::sync::Arc<model::ObjectType>| t.api_name.clone();
         match filter {
             None => {
@@ -159,7 +175,7 @@ impl Branch {
     /// One interface by apiName, or null.
     async fn interface(&self, api_name: ID) -> Option<InterfaceType> {
         let o = &self.0.state.ontology;
-        o.interface(&api_name).map(|i| InterfaceType::new(i.clone(), o.clone()))
+        o.interface(&api_name).map(|i| InterfaceType::new(i.clone(), self.read()))
     }
 
     /// Interfaces in apiName order.
@@ -169,18 +185,23 @@ impl Branch {
         after: Option<String>,
     ) -> async_graphql::Result<Conn<InterfaceType>> {
         let o = &self.0.state.ontology;
+        let at = self.read();
         let items = o.interfaces_after(after.as_deref());
-        let node = |i: &std::sync::Arc<model::Interface>| InterfaceType::new(i.clone(), o.clone());
+        let node = |i: &std::sync::Arc<model::Interface>| InterfaceType::new(i.clone(), at.clone());
         page(items, o.interface_count(), first, after.is_some(), |i| i.api_name.clone(), node)
     }
 
-    /// One link type by id (`"{source}.{apiName}.{target}"`), or null.
-    async fn link_type(&self, id: ID) -> Option<LinkType> {
+    /// One link type, or null. `id` is its `linkId`,
+    /// `"{source}.{apiName}.{target}"`, or its global `id` on this branch
+    /// (from any of its states; an id of another branch is
+    /// BAD_USER_INPUT).
+    async fn link_type(&self, id: ID) -> async_graphql::Result<Option<LinkType>> {
+        let key = link_key("id", &id, Some(&self.0.meta)).gql()?;
         let o = &self.0.state.ontology;
-        o.link_type(&id).map(|l| LinkType::new(l.clone(), o.clone()))
+        Ok(o.link_type(&key).map(|l| LinkType::new(l.clone(), self.read())))
     }
 
-    /// Link types in id order, optionally only those with the given
+    /// Link types in linkId order, optionally only those with the given
     /// source, target and/or relation name.
     async fn link_types(
         &self,
@@ -191,12 +212,13 @@ impl Branch {
         api_name: Option<String>,
     ) -> async_graphql::Result<Conn<LinkType>> {
         let o = &self.0.state.ontology;
+        let at = self.read();
         let keep = |l: &model::LinkType| {
             source.as_ref().is_none_or(|s| l.source == s.as_str())
                 && target.as_ref().is_none_or(|t| l.target == t.as_str())
                 && api_name.as_ref().is_none_or(|a| &l.api_name == a)
         };
-        let node = |l: &std::sync::Arc<model::LinkType>| LinkType::new(l.clone(), o.clone());
+        let node = |l: &std::sync::Arc<model::LinkType>| LinkType::new(l.clone(), at.clone());
         let cursor = |l: &std::sync::Arc<model::LinkType>| l.id();
         if source.is_none() && target.is_none() && api_name.is_none() {
             let items = o.link_types_after(after.as_deref());
@@ -215,7 +237,7 @@ impl Branch {
 
     /// An object type or interface by apiName, or null.
     async fn node(&self, api_name: ID) -> Option<OntologyNode> {
-        OntologyNode::find(&self.0.state.ontology, &api_name)
+        OntologyNode::find(&self.read(), &api_name)
     }
 
     /// Breadth-first traversal from the `from` nodes (depth 0): each
@@ -358,7 +380,8 @@ impl Branch {
             has_next,
             ConnectionFields { total_count: head as usize },
         );
-        conn.edges.extend(rows.into_iter().map(|c| Edge::new(c.version.to_string(), Commit(c))));
+        let meta = &self.0.meta;
+        conn.edges.extend(rows.into_iter().map(|c| Edge::new(c.version.to_string(), Commit::new(c, meta))));
         Ok(conn)
     }
 

@@ -46,8 +46,9 @@ impl SubscriptionRoot {
                     _ = stop.cancelled() => return None,
                 };
                 match next {
-                    Ok(c) if branch.as_ref().is_none_or(|b| *b == c.branch) => {
-                        return Some((Commit(c.as_ref().clone()), (rx, branch, stop, open)));
+                    Ok(c) if branch.as_ref().is_none_or(|b| *b == c.record.branch) => {
+                        let commit = Commit::new(c.record.clone(), &c.meta);
+                        return Some((commit, (rx, branch, stop, open)));
                     }
                     Ok(_) => continue,
                     Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return None,

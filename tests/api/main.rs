@@ -12,6 +12,7 @@ mod crash;
 mod entities;
 mod fuzz;
 mod http;
+mod ids;
 mod limits;
 mod live;
 mod observability;

@@ -1,6 +1,6 @@
 //! Entity mutations and reads through the GraphQL schema, in-process.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::{code, TestApp, CREATE_OT, UPDATE_OT};
 
@@ -309,4 +309,72 @@ async fn commit_history_pages_newest_first() {
     let versions: Vec<i64> =
         next["edges"].as_array().unwrap().iter().map(|e| e["node"]["version"].as_i64().unwrap()).collect();
     assert_eq!(versions, [3, 2]);
+}
+
+/// `last`/`before` (Relay): walking every connection backward gives the
+/// forward walk reversed, page by page; `first` and `last` together are
+/// refused; commits page backward by version.
+#[tokio::test]
+async fn connections_page_backward_with_last_and_before() {
+    let app = TestApp::with_demo().await;
+    for (field, key) in [("objectTypes", "apiName"), ("interfaces", "apiName"), ("linkTypes", "linkId")] {
+        let all = format!("{{ branch {{ {field}(first: 1000) {{ edges {{ cursor node {{ {key} }} }} }} }} }}");
+        let forward: Vec<Value> = app.ok(&all, json!({})).await["branch"][field]["edges"].as_array().unwrap().clone();
+        let q = format!(
+            "query($before: String) {{ branch {{ {field}(last: 2, before: $before) {{ totalCount
+             pageInfo {{ hasPreviousPage hasNextPage startCursor endCursor }} edges {{ cursor node {{ {key} }} }} }} }} }}"
+        );
+        let mut backward: Vec<Value> = vec![];
+        let mut before = Value::Null;
+        loop {
+            let page = app.ok(&q, json!({ "before": before })).await["branch"][field].clone();
+            assert_eq!(page["totalCount"], forward.len(), "{field}");
+            assert_eq!(page["pageInfo"]["hasNextPage"], !before.is_null(), "{field}: a cursor bounds the end");
+            let edges = page["edges"].as_array().unwrap();
+            assert_eq!(page["pageInfo"]["startCursor"], edges[0]["cursor"]);
+            backward.splice(0..0, edges.iter().cloned());
+            if !page["pageInfo"]["hasPreviousPage"].as_bool().unwrap() {
+                break;
+            }
+            before = page["pageInfo"]["startCursor"].clone();
+        }
+        assert_eq!(backward, forward, "{field}");
+    }
+    // Between two cursors, from either end.
+    let q = r#"{ branch { a: objectTypes(after: "Customer", before: "Employee", first: 10) { edges { node { apiName } } }
+                          b: objectTypes(after: "Customer", before: "Employee", last: 10) { edges { node { apiName } } } } }"#;
+    let got = app.ok(q, json!({})).await;
+    assert_eq!(got["branch"]["a"], got["branch"]["b"]);
+    assert_eq!(got["branch"]["a"]["edges"], json!([{ "node": { "apiName": "Department" } }]));
+    // A filtered list pages backward too.
+    let q = r#"{ branch { objectTypes(last: 2, filter: { extends: "Organization" }) { totalCount edges { node { apiName } } } } }"#;
+    let f = app.ok(q, json!({})).await["branch"]["objectTypes"].clone();
+    assert_eq!(f["totalCount"], 3);
+    assert_eq!(f["edges"].as_array().unwrap().len(), 2);
+
+    let err = app.err(r#"{ branch { objectTypes(first: 2, last: 2) { totalCount } } }"#, json!({})).await;
+    assert_eq!((code(&err), &err["extensions"]["field"]), ("BAD_USER_INPUT", &json!("last")));
+    let err = app.err(r#"{ branch { commits(last: 1001) { totalCount } } }"#, json!({})).await;
+    assert_eq!((code(&err), &err["extensions"]["field"]), ("BAD_USER_INPUT", &json!("last")));
+    // An explicit `first: null` leaves `last` alone.
+    app.ok(r#"{ branch { interfaces(first: null, last: 1) { totalCount } } }"#, json!({})).await;
+
+    // Commits: newest first; `last` takes the oldest, `before` bounds from above.
+    for i in 0..5 {
+        app.ok(CREATE_OT, json!({ "input": { "apiName": format!("T{i}") } })).await;
+    }
+    let q = r#"query($last: Int, $before: String) { branch { commits(last: $last, before: $before) { totalCount
+        pageInfo { hasPreviousPage hasNextPage } edges { cursor node { version } } } } }"#;
+    let versions = |page: &Value| -> Vec<i64> {
+        page["edges"].as_array().unwrap().iter().map(|e| e["node"]["version"].as_i64().unwrap()).collect()
+    };
+    let oldest = app.ok(q, json!({ "last": 2 })).await["branch"]["commits"].clone();
+    assert_eq!((versions(&oldest), oldest["totalCount"].as_i64()), (vec![2, 1], Some(6)));
+    assert_eq!(oldest["pageInfo"], json!({ "hasPreviousPage": true, "hasNextPage": false }));
+    let newer = app.ok(q, json!({ "last": 2, "before": "2" })).await["branch"]["commits"].clone();
+    assert_eq!(versions(&newer), [4, 3]);
+    assert_eq!(newer["pageInfo"], json!({ "hasPreviousPage": true, "hasNextPage": true }));
+    let newest = app.ok(q, json!({ "last": 5, "before": "4" })).await["branch"]["commits"].clone();
+    assert_eq!(versions(&newest), [6, 5]);
+    assert_eq!(newest["pageInfo"], json!({ "hasPreviousPage": false, "hasNextPage": true }));
 }

@@ -46,7 +46,7 @@ impl Read {
     field(name = "kind", ty = "NodeKind", desc = "OBJECT_TYPE or INTERFACE."),
     field(name = "version", ty = "i64", desc = "Optimistic-lock version: 1 on creation, +1 per change."),
     field(name = "properties", ty = "Vec<Property>", desc = "Properties declared on this node (not inherited ones)."),
-    field(name = "referenced_by", ty = "Vec<ID>", desc = "Ids of the entities that reference this node.")
+    field(name = "referenced_by", ty = "Vec<ID>", desc = "entityIds (apiName or linkId) of the entities that reference this node.")
 )]
 pub enum OntologyNode {
     ObjectType(ObjectType),
@@ -141,16 +141,17 @@ impl ObjectType {
             .map(|t| ObjectType::new(t.clone(), self.at.clone()))
             .collect()
     }
-    /// Link types whose source is this object type, in id order.
+    /// Link types whose source is this object type, in linkId order.
     async fn outgoing_links(&self) -> Vec<LinkType> {
         self.links(|l| l.source == self.inner.api_name)
     }
-    /// Link types whose target is this object type, in id order.
+    /// Link types whose target is this object type, in linkId order.
     async fn incoming_links(&self) -> Vec<LinkType> {
         self.links(|l| l.target == self.inner.api_name)
     }
-    /// Ids of the entities that reference this object type (subtypes, link
-    /// types, REFERENCE properties): what blocks a delete without cascade.
+    /// entityIds (apiName or linkId) of the entities that reference this
+    /// object type (subtypes, link types, REFERENCE properties): what
+    /// blocks a delete without cascade.
     async fn referenced_by(&self) -> Vec<ID> {
         referrers(&self.at.ontology, &self.inner.api_name)
     }
@@ -217,7 +218,7 @@ impl InterfaceType {
     async fn properties(&self) -> Vec<Property> {
         self.inner.properties.iter().cloned().map(Property).collect()
     }
-    /// Ids of the entities that reference this interface.
+    /// entityIds (apiName or linkId) of the entities that reference this interface.
     async fn referenced_by(&self) -> Vec<ID> {
         referrers(&self.at.ontology, &self.inner.api_name)
     }

@@ -184,7 +184,7 @@ impl From<InterfacePatch> for model::InterfacePatch {
     }
 }
 
-/// A new link type. Its id is `"{source}.{apiName}.{target}"`.
+/// A new link type. Its linkId is `"{source}.{apiName}.{target}"`.
 #[derive(InputObject)]
 pub struct LinkTypeInput {
     /// The relation name, e.g. `manager`.

@@ -55,11 +55,13 @@ impl QueryRoot {
             return Err(Error::LimitExceeded(format!("nodes: at most {MAX_PAGE} ids, got {}", ids.len()))).gql();
         }
         let engine = ctx.data_unchecked::<Engine>();
-        let each = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| async move { NodeEntry(node::node(engine, &format!("ids[{i}]"), id).await.gql()) });
-        Ok(futures::future::join_all(each).await)
+        // One after the other: a commit or conflict id costs a store read
+        // or a dry-run merge, and a request should not start 1000 at once.
+        let mut out = Vec::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            out.push(NodeEntry(node::node(engine, &format!("ids[{i}]"), id).await.gql()));
+        }
+        Ok(out)
     }
 
     /// About this server: build version, limits and cache statistics.

@@ -362,3 +362,39 @@ async fn a_conflict_resolves_while_both_branches_stay_at_its_versions() {
     assert_eq!(done["changes"], done["commit"]["changes"]);
     assert_eq!(node(&app, done["commit"]["id"].as_str().unwrap()).await["message"], "merge dev into main");
 }
+
+/// Every kind of id, read before and after a restart on the same database
+/// (SQLite file and PostgreSQL: each stores `created_at` its own way), is
+/// the same and resolves to the same object.
+async fn ids_survive_a_restart(url: &str) {
+    let app = TestApp::open(url).await;
+    assert!(app.engine.seed_demo_if_empty().await.unwrap());
+    app.ok(r#"mutation { createBranch(name: "dev") { id } }"#, json!({})).await;
+    app.ok(UPDATE_EMPLOYEE, json!({ "b": "dev", "v": 1, "d": "dev's" })).await;
+    app.ok(UPDATE_EMPLOYEE, json!({ "b": "main", "v": 1, "d": "main's" })).await;
+    let q = r#"mutation { mergeBranch(source: "dev", dryRun: true) { conflicts { id entityId } changes { id } } }"#;
+    let before = vec![
+        read(&app, "main", None).await,
+        read(&app, "dev", None).await,
+        read(&app, "main", Some(1)).await,
+        app.ok(q, json!({})).await,
+    ];
+    let reopened = app.reopen().await;
+    let after = vec![
+        read(&reopened, "main", None).await,
+        read(&reopened, "dev", None).await,
+        read(&reopened, "main", Some(1)).await,
+        reopened.ok(q, json!({})).await,
+    ];
+    assert_eq!(after, before);
+    let mut found = BTreeMap::new();
+    for (i, v) in before.iter().enumerate() {
+        ids(v, &i.to_string(), &mut found);
+    }
+    assert!(found.len() > 10, "{found:#?}");
+    for (path, id) in &found {
+        assert_eq!(node(&reopened, id).await["id"], json!(id), "{path}");
+    }
+}
+
+conformance!(ids_survive_a_restart);

@@ -168,7 +168,7 @@ pub async fn audit_log(
     action: Option<String>,
 ) -> async_graphql::Result<AuditConnection> {
     require(ctx, auth::Role::Admin, "auditLog").gql()?;
-    let first = page_size(first, super::limits::COMMITS_PAGE).gql()?;
+    let first = page_size("first", first, super::limits::COMMITS_PAGE).gql()?;
     let before = match &after {
         None => None,
         Some(c) => Some(c.parse::<i64>().map_err(|_| Error::bad_input("after", "not an audit cursor")).gql()?),

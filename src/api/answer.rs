@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::entities::Read;
 use super::traversal::GraphState;
 use crate::cache::{Answer, Question};
 use crate::engine::{BranchView, Engine};
@@ -12,7 +13,7 @@ use crate::graph;
 /// An answer ready to render.
 pub struct Rendered {
     pub answer: Answer,
-    pub at: GraphState,
+    pub at: Arc<GraphState>,
     pub cached: bool,
 }
 
@@ -27,7 +28,7 @@ pub async fn answer(ctx: &async_graphql::Context<'_>, view: &BranchView, questio
     let state = &view.state;
     // A hit on a state whose graph is not built (a past state dropped
     // from the history) must not build it here, on the async worker.
-    let at = GraphState { graph: engine.graph_of(state).await?, ontology: state.ontology.clone() };
+    let at = Arc::new(GraphState { graph: engine.graph_of(state).await?, at: Read::of(view) });
     Ok(Rendered { answer: answered.answer, at, cached: answered.cached })
 }
 

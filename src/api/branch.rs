@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 
 use super::answer::answer;
 use super::commit::Commit;
-use super::entities::{InterfaceType, LinkType, ObjectType, OntologyNode};
+use super::entities::{InterfaceType, LinkType, ObjectType, OntologyNode, Read};
 use super::enums::{NodeKind, Status};
 use super::error::GqlResult;
+use super::ids::{link_key, GlobalId, Scope};
 use super::limits::{
     page_size, COMMITS_PAGE, CYCLES_LIMIT, IMPACT_DEPTH, IMPACT_LIMIT, PAGE, PATHS_DEPTH, PATHS_LIMIT, TRAVERSE_DEPTH,
     TRAVERSE_LIMIT,
@@ -55,32 +56,86 @@ impl ObjectTypeFilter {
     }
 }
 
-/// Build a forward page: items strictly after the cursor, at most `first`.
+/// Which end of the range between the cursors a page is taken from.
+#[derive(Clone, Copy)]
+enum Take {
+    /// `first`: from the start (after `after`).
+    First(usize),
+    /// `last`: from the end (before `before`).
+    Last(usize),
+}
+
+/// The page size and direction of a connection (Relay): `first` (default
+/// `default`) or `last`. `first`'s schema default does not count against
+/// `last`; both given explicitly is BAD_USER_INPUT.
+fn take(ctx: &Context<'_>, first: Option<i32>, last: Option<i32>, default: i32) -> crate::error::Result<Take> {
+    let Some(last) = last else {
+        return Ok(Take::First(page_size("first", first, default)?));
+    };
+    let explicit_first = ctx
+        .field()
+        .arguments()
+        .is_ok_and(|args| args.iter().any(|(name, v)| name == "first" && *v != async_graphql::Value::Null));
+    if explicit_first {
+        return Err(Error::bad_input("last", "give `first` or `last`, not both"));
+    }
+    Ok(Take::Last(page_size("last", Some(last), default)?))
+}
+
+/// Build a page from the items strictly between the cursors (in order,
+/// from either end). `hasPreviousPage` going forward and `hasNextPage`
+/// going backward tell only whether a cursor bounds that side (Relay
+/// allows this when counting is not cheap).
 fn page<'a, T: 'a, N: async_graphql::OutputType>(
-    items: impl Iterator<Item = &'a T>,
+    items: impl DoubleEndedIterator<Item = &'a T>,
     total_count: usize,
-    first: Option<i32>,
-    had_cursor: bool,
+    take: Take,
+    (after, before): (bool, bool),
     cursor: impl Fn(&T) -> String,
     node: impl Fn(&T) -> N,
-) -> async_graphql::Result<Conn<N>> {
-    let first = page_size(first, PAGE).gql()?;
-    let mut items = items.take(first + 1).collect::<Vec<_>>();
-    let has_next = items.len() > first;
-    items.truncate(first);
-    let mut conn = Connection::with_additional_fields(had_cursor, has_next, ConnectionFields { total_count });
+) -> Conn<N> {
+    let (items, has_previous, has_next) = match take {
+        Take::First(n) => {
+            let mut items = items.take(n + 1).collect::<Vec<_>>();
+            let more = items.len() > n;
+            items.truncate(n);
+            (items, after, more)
+        }
+        Take::Last(n) => {
+            let mut items = items.rev().take(n + 1).collect::<Vec<_>>();
+            let more = items.len() > n;
+            items.truncate(n);
+            items.reverse();
+            (items, more, before)
+        }
+    };
+    let mut conn = Connection::with_additional_fields(has_previous, has_next, ConnectionFields { total_count });
     conn.edges.extend(items.into_iter().map(|t| Edge::new(cursor(t), node(t))));
-    Ok(conn)
+    conn
 }
 
 /// A branch of the ontology, read at one version: every field of one
 /// query sees the same state even while commits land.
 pub struct Branch(pub BranchView);
 
+impl Branch {
+    fn read(&self) -> Read {
+        Read::of(&self.0)
+    }
+}
+
 /// A branch of the ontology, read at one version: every field of one
 /// query sees the same consistent state even while commits land.
 #[Object]
 impl Branch {
+    /// Global id (Relay `Node`): this branch at its head (the same id as
+    /// the head moves on), or, for `branch(name, at:)` below the head,
+    /// the branch as of that version (its own id; its data never
+    /// changes). A branch deleted and created again under the same name
+    /// has other ids. Opaque; resolve it with `node(id:)`.
+    pub async fn id(&self) -> ID {
+        GlobalId::Branch(Scope::of(&self.0)).encode()
+    }
     /// Unique name of the branch, e.g. `main`.
     async fn name(&self) -> &str {
         &self.0.meta.name
@@ -129,93 +184,118 @@ impl Branch {
     /// One object type by apiName, or null.
     async fn object_type(&self, api_name: ID) -> Option<ObjectType> {
         let o = &self.0.state.ontology;
-        o.object_type(&api_name).map(|t| ObjectType::new(t.clone(), o.clone()))
+        o.object_type(&api_name).map(|t| ObjectType::new(t.clone(), self.read()))
     }
 
-    /// Object types in apiName order, `first` at a time (max 1000) after
-    /// the cursor `after`.
+    /// Object types in apiName order (the cursor is the apiName): `first`
+    /// after the cursor `after`, or `last` before the cursor `before`
+    /// (at most 1000).
+    #[allow(clippy::too_many_arguments)]
     async fn object_types(
         &self,
+        ctx: &Context<'_>,
         #[graphql(default_with = "Some(PAGE)")] first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
         filter: Option<ObjectTypeFilter>,
     ) -> async_graphql::Result<Conn<ObjectType>> {
+        let take = take(ctx, first, last, PAGE).gql()?;
         let o = &self.0.state.ontology;
-        let node = |t: &std::sync::Arc<model::ObjectType>| ObjectType::new(t.clone(), o.clone());
+        let at = self.read();
+        let node = |t: &std::sync::Arc<model::ObjectType>| ObjectType::new(t.clone(), at.clone());
         let cursor = |t: &std::sync::Arc<model::ObjectType>| t.api_name.clone();
-        match filter {
-            None => {
-                let items = o.object_types_after(after.as_deref());
-                page(items, o.object_type_count(), first, after.is_some(), cursor, node)
-            }
+        let cursors = (after.is_some(), before.is_some());
+        let items = o.object_types_between(after.as_deref(), before.as_deref());
+        Ok(match filter {
+            None => page(items, o.object_type_count(), take, cursors, cursor, node),
             Some(f) => {
-                let total = o.object_types_after(None).filter(|t| f.matches(t)).count();
-                let items = o.object_types_after(after.as_deref()).filter(|t| f.matches(t));
-                page(items, total, first, after.is_some(), cursor, node)
+                let total = o.object_types_between(None, None).filter(|t| f.matches(t)).count();
+                page(items.filter(|t| f.matches(t)), total, take, cursors, cursor, node)
             }
-        }
+        })
     }
 
     /// One interface by apiName, or null.
     async fn interface(&self, api_name: ID) -> Option<InterfaceType> {
         let o = &self.0.state.ontology;
-        o.interface(&api_name).map(|i| InterfaceType::new(i.clone(), o.clone()))
+        o.interface(&api_name).map(|i| InterfaceType::new(i.clone(), self.read()))
     }
 
-    /// Interfaces in apiName order.
+    /// Interfaces in apiName order (the cursor is the apiName): `first`
+    /// after `after`, or `last` before `before`.
     async fn interfaces(
         &self,
+        ctx: &Context<'_>,
         #[graphql(default_with = "Some(PAGE)")] first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> async_graphql::Result<Conn<InterfaceType>> {
+        let take = take(ctx, first, last, PAGE).gql()?;
         let o = &self.0.state.ontology;
-        let items = o.interfaces_after(after.as_deref());
-        let node = |i: &std::sync::Arc<model::Interface>| InterfaceType::new(i.clone(), o.clone());
-        page(items, o.interface_count(), first, after.is_some(), |i| i.api_name.clone(), node)
+        let at = self.read();
+        let items = o.interfaces_between(after.as_deref(), before.as_deref());
+        let node = |i: &std::sync::Arc<model::Interface>| InterfaceType::new(i.clone(), at.clone());
+        let cursors = (after.is_some(), before.is_some());
+        Ok(page(items, o.interface_count(), take, cursors, |i| i.api_name.clone(), node))
     }
 
-    /// One link type by id (`"{source}.{apiName}.{target}"`), or null.
-    async fn link_type(&self, id: ID) -> Option<LinkType> {
+    /// One link type, or null. `id` is its `linkId`,
+    /// `"{source}.{apiName}.{target}"`, or its global `id` on this branch
+    /// (from any of its states; an id of another branch is
+    /// BAD_USER_INPUT).
+    async fn link_type(&self, id: ID) -> async_graphql::Result<Option<LinkType>> {
+        let key = link_key("id", &id, Some(&self.0.meta)).gql()?;
         let o = &self.0.state.ontology;
-        o.link_type(&id).map(|l| LinkType::new(l.clone(), o.clone()))
+        Ok(o.link_type(&key).map(|l| LinkType::new(l.clone(), self.read())))
     }
 
-    /// Link types in id order, optionally only those with the given
-    /// source, target and/or relation name.
+    /// Link types in linkId order (the cursor is the linkId), optionally
+    /// only those with the given source, target and/or relation name:
+    /// `first` after `after`, or `last` before `before`.
+    #[allow(clippy::too_many_arguments)]
     async fn link_types(
         &self,
+        ctx: &Context<'_>,
         #[graphql(default_with = "Some(PAGE)")] first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
         source: Option<ID>,
         target: Option<ID>,
         api_name: Option<String>,
     ) -> async_graphql::Result<Conn<LinkType>> {
+        let take = take(ctx, first, last, PAGE).gql()?;
         let o = &self.0.state.ontology;
+        let at = self.read();
         let keep = |l: &model::LinkType| {
             source.as_ref().is_none_or(|s| l.source == s.as_str())
                 && target.as_ref().is_none_or(|t| l.target == t.as_str())
                 && api_name.as_ref().is_none_or(|a| &l.api_name == a)
         };
-        let node = |l: &std::sync::Arc<model::LinkType>| LinkType::new(l.clone(), o.clone());
+        let node = |l: &std::sync::Arc<model::LinkType>| LinkType::new(l.clone(), at.clone());
         let cursor = |l: &std::sync::Arc<model::LinkType>| l.id();
+        let cursors = (after.is_some(), before.is_some());
         if source.is_none() && target.is_none() && api_name.is_none() {
-            let items = o.link_types_after(after.as_deref());
-            return page(items, o.link_type_count(), first, after.is_some(), cursor, node);
+            let items = o.link_types_between(after.as_deref(), before.as_deref());
+            return Ok(page(items, o.link_type_count(), take, cursors, cursor, node));
         }
         // With an endpoint given, only that node's referrers are candidates.
         let mut matching: Vec<&std::sync::Arc<model::LinkType>> = match source.as_ref().or(target.as_ref()) {
             Some(n) => o.referrers(n).filter_map(|id| o.link_type(id)).filter(|l| keep(l)).collect(),
-            None => o.link_types_after(None).filter(|l| keep(l)).collect(),
+            None => o.link_types_between(None, None).filter(|l| keep(l)).collect(),
         };
         matching.sort_by_cached_key(|l| l.id());
         let total = matching.len();
         let start = after.as_ref().map_or(0, |a| matching.partition_point(|l| l.id() <= *a));
-        page(matching[start..].iter().copied(), total, first, after.is_some(), cursor, node)
+        let end = before.as_ref().map_or(total, |b| matching.partition_point(|l| l.id() < *b)).max(start);
+        Ok(page(matching[start..end].iter().copied(), total, take, cursors, cursor, node))
     }
 
     /// An object type or interface by apiName, or null.
     async fn node(&self, api_name: ID) -> Option<OntologyNode> {
-        OntologyNode::find(&self.0.state.ontology, &api_name)
+        OntologyNode::find(&self.read(), &api_name)
     }
 
     /// Breadth-first traversal from the `from` nodes (depth 0): each
@@ -335,30 +415,46 @@ impl Branch {
         Ok(tr::paths(a.paths().gql()?, &a.at))
     }
 
-    /// The commit history of this branch, newest first. `after` is the
-    /// cursor of the last commit seen (its version).
+    /// The commit history of this branch, newest first; a commit's cursor
+    /// is its version. `first` commits older than `after`, or `last`
+    /// commits newer than `before` (both cheap: versions are dense).
     async fn commits(
         &self,
         ctx: &Context<'_>,
         #[graphql(default_with = "Some(COMMITS_PAGE)")] first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> async_graphql::Result<Conn<Commit>> {
-        let first = page_size(first, COMMITS_PAGE).gql()?;
+        let take = take(ctx, first, last, COMMITS_PAGE).gql()?;
         let head = self.0.state.version;
-        let before = match &after {
-            None => head + 1,
-            Some(c) => c.parse::<i64>().map_err(|_| Error::bad_input("after", "not a commit cursor")).gql()?,
+        let version = |field: &str, c: &Option<String>| -> crate::error::Result<Option<i64>> {
+            c.as_ref().map(|c| c.parse::<i64>().map_err(|_| Error::bad_input(field, "not a commit cursor"))).transpose()
+        };
+        // The versions strictly between the cursors: (low, high).
+        let high = version("after", &after).gql()?.unwrap_or(head + 1).min(head + 1);
+        let low = version("before", &before).gql()?.unwrap_or(0).max(0);
+        let available = (high - low - 1).max(0);
+        // Newest first: a page is the versions top..=bottom.
+        let (top, count, has_previous, has_next) = match take {
+            Take::First(n) => {
+                let n = (n as i64).min(available);
+                (high - 1, n, after.is_some(), n < available)
+            }
+            Take::Last(n) => {
+                let n = (n as i64).min(available);
+                (low + n, n, n < available, before.is_some())
+            }
         };
         let engine = ctx.data_unchecked::<Engine>();
-        let mut rows = engine.commits(&self.0.meta.name, Some(before.min(head + 1)), first as i64 + 1).await.gql()?;
-        let has_next = rows.len() > first;
-        rows.truncate(first);
-        let mut conn = Connection::with_additional_fields(
-            after.is_some(),
-            has_next,
-            ConnectionFields { total_count: head as usize },
-        );
-        conn.edges.extend(rows.into_iter().map(|c| Edge::new(c.version.to_string(), Commit(c))));
+        let rows = match count {
+            0 => vec![],
+            _ => engine.commits(&self.0.meta.name, Some(top + 1), count).await.gql()?,
+        };
+        let total_count = ConnectionFields { total_count: head as usize };
+        let mut conn = Connection::with_additional_fields(has_previous, has_next, total_count);
+        let meta = &self.0.meta;
+        conn.edges.extend(rows.into_iter().map(|c| Edge::new(c.version.to_string(), Commit::new(c, meta))));
         Ok(conn)
     }
 

@@ -4,63 +4,122 @@ use async_graphql::{Object, ID};
 use chrono::{DateTime, Utc};
 
 use super::enums::{ChangeKind, EntityKind};
+use super::ids::{BranchRef, GlobalId};
+use crate::engine::BranchMeta;
 use crate::model;
 use crate::model::CommitRecord;
 
 /// One durable change to a branch: the unit of history and of audit.
-pub struct Commit(pub CommitRecord);
+pub struct Commit {
+    record: CommitRecord,
+    /// The incarnation of the branch it was made on (for ids).
+    branch: BranchRef,
+}
+
+impl Commit {
+    /// A commit of the branch incarnation `meta`.
+    pub fn new(record: CommitRecord, meta: &BranchMeta) -> Self {
+        Commit { record, branch: BranchRef::of(meta) }
+    }
+
+    pub fn record(&self) -> &CommitRecord {
+        &self.record
+    }
+}
 
 /// One durable change to a branch: the unit of history and of audit.
 #[Object]
 impl Commit {
+    /// Global id (Relay `Node`) of this commit (`main#4`, told apart from
+    /// the commits of an earlier branch of the same name). Commits never
+    /// change. Opaque; resolve it with `node(id:)`.
+    pub async fn id(&self) -> ID {
+        GlobalId::Commit(self.branch.clone(), self.record.version).encode()
+    }
     /// Name of the branch the commit was made on.
     async fn branch(&self) -> &str {
-        &self.0.branch
+        &self.record.branch
     }
     /// The branch version this commit produced (1 for the first commit).
     async fn version(&self) -> i64 {
-        self.0.version
+        self.record.version
     }
     /// Who made it: the authenticated principal (an API token's name or a
     /// JWT's subject). In open mode (no authentication configured), the
     /// `X-Ontograph-Author` request header; null when not sent.
     async fn author(&self) -> Option<&str> {
-        self.0.author.as_deref()
+        self.record.author.as_deref()
     }
     /// The `message` given to the mutation; null when none.
     async fn message(&self) -> Option<&str> {
-        self.0.message.as_deref()
+        self.record.message.as_deref()
     }
     /// When the commit was made durable (UTC).
     async fn timestamp(&self) -> DateTime<Utc> {
-        self.0.timestamp
+        self.record.timestamp
     }
-    /// Every entity the commit added, modified or deleted, by kind and id.
+    /// Every entity the commit added, modified or deleted, by kind and entityId.
     async fn changes(&self) -> Vec<EntityChange> {
-        self.0.changes.iter().cloned().map(EntityChange).collect()
+        self.record
+            .changes
+            .iter()
+            .map(|c| EntityChange::in_commit(c.clone(), &self.branch, self.record.version))
+            .collect()
     }
 }
 
 /// What one commit did to one entity.
-pub struct EntityChange(pub model::EntityChange);
+pub struct EntityChange {
+    change: model::EntityChange,
+    /// The commit it belongs to; `None` outside any commit (a diff, a
+    /// dry-run merge).
+    commit: Option<(BranchRef, i64)>,
+}
 
-/// What one commit did to one entity.
+impl EntityChange {
+    /// A change within commit `version` of `branch`.
+    pub fn in_commit(change: model::EntityChange, branch: &BranchRef, version: i64) -> Self {
+        EntityChange { change, commit: Some((branch.clone(), version)) }
+    }
+
+    /// A change outside any commit: a diff, what a dry-run merge would do.
+    pub fn value(change: model::EntityChange) -> Self {
+        EntityChange { change, commit: None }
+    }
+}
+
+/// What one commit did to one entity (or, in a diff or a dry-run merge,
+/// what differs or would change).
 #[Object]
 impl EntityChange {
-    /// Kind of the entity; tells how to read `id`.
-    async fn entity_kind(&self) -> EntityKind {
-        self.0.entity_kind.into()
+    /// Global id (Relay `Node`). Within a commit: this entity's change in
+    /// that commit. In a diff or a dry-run merge, where there is no
+    /// commit: the change's content itself (kind, entityId, change,
+    /// fields), so equal ids always mean equal data. Changes never
+    /// change. Opaque; resolve it with `node(id:)`.
+    pub async fn id(&self) -> ID {
+        let c = &self.change;
+        match &self.commit {
+            Some((branch, version)) => GlobalId::CommitChange(branch.clone(), *version, c.entity_kind, c.id.clone()),
+            None => GlobalId::Change(c.clone()),
+        }
+        .encode()
     }
-    /// apiName for nodes, `"{source}.{apiName}.{target}"` for link types.
-    async fn id(&self) -> ID {
-        ID(self.0.id.clone())
+    /// Kind of the entity; tells how to read `entityId`.
+    async fn entity_kind(&self) -> EntityKind {
+        self.change.entity_kind.into()
+    }
+    /// The entity: apiName for nodes, `"{source}.{apiName}.{target}"` for
+    /// link types (the same entity on every branch).
+    async fn entity_id(&self) -> ID {
+        ID(self.change.id.clone())
     }
     /// Whether the entity was added, modified or deleted.
     async fn change(&self) -> ChangeKind {
-        self.0.change.into()
+        self.change.change.into()
     }
     /// Top-level fields that changed (MODIFIED only), in name order.
     async fn fields(&self) -> &[String] {
-        &self.0.fields
+        &self.change.fields
     }
 }

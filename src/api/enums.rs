@@ -57,11 +57,11 @@ pub enum Cardinality {
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(remote = "model::EntityKind")]
 pub enum EntityKind {
-    /// An object type; its id is its apiName.
+    /// An object type; its entityId is its apiName.
     ObjectType,
-    /// An interface; its id is its apiName.
+    /// An interface; its entityId is its apiName.
     Interface,
-    /// A link type; its id is `"{source}.{apiName}.{target}"`.
+    /// A link type; its entityId is `"{source}.{apiName}.{target}"`.
     LinkType,
 }
 

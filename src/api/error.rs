@@ -23,7 +23,7 @@ impl ErrorExtensions for Error {
                     e.set("actual", *actual);
                 }
                 Error::InUse { dependents, .. } => e.set("dependents", dependents.clone()),
-                Error::MergeConflict(conflicts) => e.set("conflicts", super::merge::conflicts_value(conflicts)),
+                Error::MergeConflict(conflicts) => e.set("conflicts", super::merge::conflicts_value(conflicts, None)),
                 Error::BadUserInput { field: Some(f), .. } => e.set("field", f.as_str()),
                 Error::Forbidden { required: Some(role), .. } => e.set("required", *role),
                 _ => {}

@@ -184,7 +184,7 @@ impl From<InterfacePatch> for model::InterfacePatch {
     }
 }
 
-/// A new link type. Its id is `"{source}.{apiName}.{target}"`.
+/// A new link type. Its linkId is `"{source}.{apiName}.{target}"`.
 #[derive(InputObject)]
 pub struct LinkTypeInput {
     /// The relation name, e.g. `manager`.
@@ -270,7 +270,8 @@ pub struct UpdateInterfaceChange {
 /// Update of a link type inside a batch `commit`.
 #[derive(InputObject)]
 pub struct UpdateLinkTypeChange {
-    /// The link type to update: `"{source}.{apiName}.{target}"`.
+    /// The link type to update: its `linkId`, `"{source}.{apiName}.{target}"`,
+    /// or its `id` on this branch.
     id: ID,
     /// The entity `version` you last read; a mismatch fails the whole commit with VERSION_CONFLICT.
     expected_version: i64,
@@ -293,7 +294,8 @@ pub struct DeleteNodeChange {
 /// Deletion of a link type inside a batch `commit`.
 #[derive(InputObject)]
 pub struct DeleteLinkTypeChange {
-    /// The link type to delete: `"{source}.{apiName}.{target}"`.
+    /// The link type to delete: its `linkId`, `"{source}.{apiName}.{target}"`,
+    /// or its `id` on this branch.
     id: ID,
     /// The entity `version` you last read; a mismatch fails the whole commit with VERSION_CONFLICT.
     expected_version: i64,
@@ -320,6 +322,17 @@ pub enum ChangeInput {
     UpdateLinkType(UpdateLinkTypeChange),
     /// Delete a link type.
     DeleteLinkType(DeleteLinkTypeChange),
+}
+
+impl ChangeInput {
+    /// The link type argument of an update or delete of a link type.
+    pub fn link_id_mut(&mut self) -> Option<&mut ID> {
+        match self {
+            ChangeInput::UpdateLinkType(u) => Some(&mut u.id),
+            ChangeInput::DeleteLinkType(d) => Some(&mut d.id),
+            _ => None,
+        }
+    }
 }
 
 impl From<ChangeInput> for Change {

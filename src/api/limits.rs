@@ -8,11 +8,12 @@ use crate::error::{Error, Result};
 /// Largest page a connection returns.
 pub const MAX_PAGE: usize = 1000;
 
-/// Validate a connection's `first` (null means `default`): 0..=MAX_PAGE.
-pub fn page_size(first: Option<i32>, default: i32) -> Result<usize> {
-    match usize::try_from(first.unwrap_or(default)) {
+/// Validate a connection's `first` or `last`, named by `field` (null
+/// means `default`): 0..=MAX_PAGE.
+pub fn page_size(field: &str, n: Option<i32>, default: i32) -> Result<usize> {
+    match usize::try_from(n.unwrap_or(default)) {
         Ok(n) if n <= MAX_PAGE => Ok(n),
-        _ => Err(Error::bad_input("first", format!("must be between 0 and {MAX_PAGE}"))),
+        _ => Err(Error::bad_input(field, format!("must be between 0 and {MAX_PAGE}"))),
     }
 }
 

@@ -10,8 +10,9 @@ use super::access::{self, require, require_on_branch};
 use super::admin::{self, ApiToken, CreatedToken, Role};
 use super::branch::Branch;
 use super::commit::Commit;
-use super::entities::{InterfaceType, LinkType, ObjectType};
+use super::entities::{InterfaceType, LinkType, ObjectType, Read};
 use super::error::GqlResult;
+use super::ids::link_key;
 use super::inputs::{
     ChangeInput, InterfaceInput, InterfacePatch, LinkTypeInput, LinkTypePatch, ObjectTypeInput, ObjectTypePatch,
 };
@@ -41,27 +42,38 @@ async fn run(
 fn object_type(c: &Committed, api_name: &str) -> Result<ObjectType> {
     let o = &c.view.state.ontology;
     let t = o.object_type(api_name).ok_or_else(|| Error::internal(anyhow::anyhow!("{api_name} vanished")))?;
-    Ok(ObjectType::new(t.clone(), o.clone()))
+    Ok(ObjectType::new(t.clone(), Read::of(&c.view)))
 }
 
 fn interface(c: &Committed, api_name: &str) -> Result<InterfaceType> {
     let o = &c.view.state.ontology;
     let i = o.interface(api_name).ok_or_else(|| Error::internal(anyhow::anyhow!("{api_name} vanished")))?;
-    Ok(InterfaceType::new(i.clone(), o.clone()))
+    Ok(InterfaceType::new(i.clone(), Read::of(&c.view)))
 }
 
 fn link_type(c: &Committed, id: &str) -> Result<LinkType> {
     let o = &c.view.state.ontology;
     let l = o.link_type(id).ok_or_else(|| Error::internal(anyhow::anyhow!("{id} vanished")))?;
-    Ok(LinkType::new(l.clone(), o.clone()))
+    Ok(LinkType::new(l.clone(), Read::of(&c.view)))
 }
 
-fn check_link_id(id: &str) -> Result<()> {
-    parse_link_id(id).map(|_| ()).ok_or_else(|| Error::bad_input("id", "expected \"{source}.{apiName}.{target}\""))
+/// A link type argument of a mutation on `branch`: its
+/// `"{source}.{apiName}.{target}"`, or its global id on that branch.
+fn link_arg(ctx: &Context<'_>, branch: &str, field: &str, id: &ID) -> Result<String> {
+    let on = ctx.data_unchecked::<Engine>().branch(branch);
+    let id = link_key(field, id, on.as_ref().map(|v| &v.meta))?;
+    let msg = "expected \"{source}.{apiName}.{target}\" or a LinkType's id";
+    parse_link_id(&id).map(|_| ()).ok_or_else(|| Error::bad_input(field, msg))?;
+    Ok(id)
+}
+
+/// The commit a mutation made, with its branch's incarnation.
+fn made(c: Committed) -> Commit {
+    Commit::new(c.commit, &c.view.meta)
 }
 
 /// Writes. Each mutation is exactly one commit, durable before it answers.
-#[Object]
+#[Object(name = "Mutation")]
 #[allow(clippy::too_many_arguments)]
 impl MutationRoot {
     /// Create an object type. Fails with ALREADY_EXISTS when the apiName is
@@ -115,7 +127,7 @@ impl MutationRoot {
     ) -> async_graphql::Result<Commit> {
         let cascade = cascade.unwrap_or(false);
         let change = Change::DeleteObjectType { api_name: api_name.0, expected_version, cascade };
-        Ok(Commit(run(ctx, "deleteObjectType", &branch, change, expected_branch_version, message).await?.commit))
+        Ok(made(run(ctx, "deleteObjectType", &branch, change, expected_branch_version, message).await?))
     }
 
     /// Create an interface.
@@ -164,7 +176,7 @@ impl MutationRoot {
     ) -> async_graphql::Result<Commit> {
         let cascade = cascade.unwrap_or(false);
         let change = Change::DeleteInterface { api_name: api_name.0, expected_version, cascade };
-        Ok(Commit(run(ctx, "deleteInterface", &branch, change, expected_branch_version, message).await?.commit))
+        Ok(made(run(ctx, "deleteInterface", &branch, change, expected_branch_version, message).await?))
     }
 
     /// Create a link type between two existing object types.
@@ -183,7 +195,9 @@ impl MutationRoot {
         link_type(&c, &id).gql()
     }
 
-    /// Update a link type by id (optimistic lock on `expectedVersion`).
+    /// Update a link type (optimistic lock on `expectedVersion`). `id` is
+    /// its `linkId`, `"{source}.{apiName}.{target}"`, or its `id` on this
+    /// branch.
     async fn update_link_type(
         &self,
         ctx: &Context<'_>,
@@ -194,13 +208,13 @@ impl MutationRoot {
         expected_branch_version: Option<i64>,
         message: Option<String>,
     ) -> async_graphql::Result<LinkType> {
-        check_link_id(&id).gql()?;
-        let change = Change::UpdateLinkType { id: id.0.clone(), expected_version, patch: input.into() };
+        let id = link_arg(ctx, &branch, "id", &id).gql()?;
+        let change = Change::UpdateLinkType { id: id.clone(), expected_version, patch: input.into() };
         let c = run(ctx, "updateLinkType", &branch, change, expected_branch_version, message).await?;
         link_type(&c, &id).gql()
     }
 
-    /// Delete a link type by id.
+    /// Delete a link type. `id` is its `linkId` or its `id` on this branch.
     async fn delete_link_type(
         &self,
         ctx: &Context<'_>,
@@ -210,9 +224,9 @@ impl MutationRoot {
         expected_branch_version: Option<i64>,
         message: Option<String>,
     ) -> async_graphql::Result<Commit> {
-        check_link_id(&id).gql()?;
-        let change = Change::DeleteLinkType { id: id.0, expected_version };
-        Ok(Commit(run(ctx, "deleteLinkType", &branch, change, expected_branch_version, message).await?.commit))
+        let id = link_arg(ctx, &branch, "id", &id).gql()?;
+        let change = Change::DeleteLinkType { id, expected_version };
+        Ok(made(run(ctx, "deleteLinkType", &branch, change, expected_branch_version, message).await?))
     }
 
     /// Apply several changes atomically as one commit. References are
@@ -228,9 +242,16 @@ impl MutationRoot {
     ) -> async_graphql::Result<Commit> {
         let author = require_on_branch(ctx, auth::Role::Editor, "commit", &branch).gql()?.author();
         let engine = ctx.data_unchecked::<Engine>();
+        let mut changes = changes;
+        for (i, c) in changes.iter_mut().enumerate() {
+            if let Some(id) = c.link_id_mut() {
+                let on = engine.branch(&branch);
+                *id = ID(link_key(&format!("changes[{i}].id"), id, on.as_ref().map(|v| &v.meta)).gql()?);
+            }
+        }
         let changes = changes.into_iter().map(Into::into).collect();
         let req = CommitRequest { changes, expected_branch_version, author, message };
-        Ok(Commit(engine.commit(&branch, req).await.gql()?.commit))
+        Ok(made(engine.commit(&branch, req).await.gql()?))
     }
 
     /// Fork a branch from `from` at its head, or at its version `at`.
@@ -295,18 +316,25 @@ impl MutationRoot {
         };
         let denied_target = target.clone();
         let engine = ctx.data_unchecked::<Engine>();
+        let resolutions = resolutions
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| r.resolve(i, &source, &target))
+            .collect::<Result<_>>()
+            .gql()?;
         let req = MergeRequest {
             source,
             target,
             expected_target_version,
             dry_run,
-            resolutions: resolutions.unwrap_or_default().into_iter().map(Into::into).collect(),
+            resolutions,
             author: principal.author(),
             message,
             into_protected,
         };
         match engine.merge(req).await {
-            Ok(outcome) => Ok(MergeResult(outcome)),
+            Ok(outcome) => MergeResult::answer(outcome, dry_run),
             // The refusal above, returned because the target is protected.
             Err(e @ Error::Forbidden { .. }) => Err(access::denied(ctx, "mergeBranch", Some(&denied_target), e)).gql(),
             Err(e) => Err(e).gql(),

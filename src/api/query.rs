@@ -1,20 +1,23 @@
 //! Query root.
 
-use async_graphql::{Context, Object, SimpleObject};
+use async_graphql::{Context, Object, SimpleObject, ID};
 
 use super::admin::{self, ApiToken, AuditConnection, Viewer};
 use super::branch::Branch;
 use super::error::GqlResult;
 use super::limits::{COMMITS_PAGE, MAX_PAGE};
+use super::node::{self, Node, NodeEntry};
 use super::responses::{ResponseCache, ResponseCacheStats};
 use super::QueryLimits;
 use crate::cache::CacheStats;
 use crate::engine::{Engine, MAIN};
+use crate::error::Error;
 
 pub struct QueryRoot;
 
-/// Reads: branches (at their head or any past version) and server info.
-#[Object]
+/// Reads: branches (at their head or any past version), any object by its
+/// global id, and server info.
+#[Object(name = "Query")]
 impl QueryRoot {
     /// A branch by name, at its head or, with `at`, as it was right after
     /// commit `at` (time travel). Null when the branch or version does not
@@ -65,6 +68,31 @@ impl QueryRoot {
         action: Option<String>,
     ) -> async_graphql::Result<AuditConnection> {
         admin::audit_log(ctx, first, after, principal, action).await
+    }
+
+    /// The object with this global id (Relay), or null when it no longer
+    /// exists: a deleted entity or branch, a past state or commit of a
+    /// branch deleted since, a conflict whose branches have moved on. An
+    /// id this server did not issue is BAD_USER_INPUT.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+        node::node(ctx.data_unchecked::<Engine>(), "id", &id).await.gql()
+    }
+
+    /// The objects with these global ids, in the same order, each as
+    /// `node(id:)` answers it (a malformed id fails only its own entry).
+    /// At most `limits.maxPageSize` ids (more: LIMIT_EXCEEDED).
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> async_graphql::Result<Vec<NodeEntry>> {
+        if ids.len() > MAX_PAGE {
+            return Err(Error::LimitExceeded(format!("nodes: at most {MAX_PAGE} ids, got {}", ids.len()))).gql();
+        }
+        let engine = ctx.data_unchecked::<Engine>();
+        // One after the other: a commit or conflict id costs a store read
+        // or a dry-run merge, and a request should not start 1000 at once.
+        let mut out = Vec::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            out.push(NodeEntry(node::node(engine, &format!("ids[{i}]"), id).await.gql()));
+        }
+        Ok(out)
     }
 
     /// About this server: build version, limits and cache statistics.

@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use async_graphql::{ComplexObject, Enum, Object, SimpleObject, ID};
 
-use super::entities::{LinkType, OntologyNode};
+use super::entities::{LinkType, OntologyNode, Read};
 use super::enums::NodeKind;
 use super::render::{EdgeList, NodeList};
 use crate::engine::TraversalLimits;
 use crate::error::{Error, Result};
 use crate::graph::{self, EdgeRef, GraphIndex, NodeId};
-use crate::model::{link_id, Ontology};
+use crate::model::link_id;
 
 /// Which way edges are followed.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -49,11 +49,11 @@ impl From<graph::NodeKind> for NodeKind {
 }
 
 /// The state an answer was computed on: its graph (names, kinds,
-/// relations of node ids) and its ontology (the entities themselves).
-#[derive(Clone)]
+/// relations of node ids) and where its entities are read from. Shared
+/// (`Arc`) by every node and edge of an answer: one count each.
 pub struct GraphState {
     pub graph: Arc<GraphIndex>,
-    pub ontology: Arc<Ontology>,
+    pub at: Read,
 }
 
 /// A requested bound, clamped to the server cap. Returns the value and
@@ -70,7 +70,7 @@ pub fn depth(requested: i32, limits: &TraversalLimits) -> Result<(u32, bool)> {
 
 /// The answer of `traverse` or `impact`.
 pub struct Traversal {
-    pub at: GraphState,
+    pub at: Arc<GraphState>,
     pub result: Arc<graph::Traversal>,
     pub clamped: bool,
     pub cached: bool,
@@ -122,7 +122,7 @@ pub struct TraversalNode {
     /// Number of edges from the nearest start node.
     depth: u32,
     #[graphql(skip)]
-    at: GraphState,
+    at: Arc<GraphState>,
 }
 
 impl TraversalNode {
@@ -147,13 +147,13 @@ impl TraversalNode {
 impl TraversalNode {
     /// The object type or interface itself.
     async fn node(&self) -> async_graphql::Result<OntologyNode> {
-        OntologyNode::find(&self.at.ontology, &self.api_name).ok_or_else(|| "node vanished from its own state".into())
+        OntologyNode::find(&self.at.at, &self.api_name).ok_or_else(|| "node vanished from its own state".into())
     }
 }
 
 /// An edge of the graph, in the ontology's direction (source → target).
 pub struct Edge {
-    at: GraphState,
+    at: Arc<GraphState>,
     edge: EdgeRef,
 }
 
@@ -193,14 +193,14 @@ impl Edge {
             return None;
         }
         let id = link_id(g.name(self.edge.source), g.relation(self.edge.rel), g.name(self.edge.target));
-        let o = &self.at.ontology;
-        o.link_type(&id).map(|l| LinkType::new(l.clone(), o.clone()))
+        let o = &self.at.at.ontology;
+        o.link_type(&id).map(|l| LinkType::new(l.clone(), self.at.at.clone()))
     }
 }
 
 /// A path through the graph: `nodes` has one more entry than `edges`.
 pub struct Path {
-    pub at: GraphState,
+    pub at: Arc<GraphState>,
     pub path: graph::Path,
 }
 
@@ -223,6 +223,6 @@ impl Path {
 }
 
 /// Found paths, ready to render.
-pub fn paths(found: Vec<graph::Path>, at: &GraphState) -> Vec<Path> {
+pub fn paths(found: Vec<graph::Path>, at: &Arc<GraphState>) -> Vec<Path> {
     found.into_iter().map(|path| Path { at: at.clone(), path }).collect()
 }

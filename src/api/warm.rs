@@ -128,7 +128,7 @@ pub fn spawn(api: Api, engine: &Engine, plan: WarmPlan) -> JoinHandle<()> {
             let mut all = false;
             match commits.recv().await {
                 Ok(c) => {
-                    dirty.insert(c.branch.clone());
+                    dirty.insert(c.record.branch.clone());
                 }
                 Err(RecvError::Lagged(_)) => all = true,
                 Err(RecvError::Closed) => return,
@@ -136,7 +136,7 @@ pub fn spawn(api: Api, engine: &Engine, plan: WarmPlan) -> JoinHandle<()> {
             loop {
                 match commits.try_recv() {
                     Ok(c) => {
-                        dirty.insert(c.branch.clone());
+                        dirty.insert(c.record.branch.clone());
                     }
                     Err(TryRecvError::Lagged(_)) => all = true,
                     Err(TryRecvError::Empty) => break,

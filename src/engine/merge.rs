@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use super::write::{check_writable, rows_for, WriteMeta};
-use super::{BranchState, Engine};
+use super::{BranchMeta, BranchState, Engine};
 use crate::error::{Error, Result};
 use crate::model::{self, Conflict, EntityChange, Resolution};
 use crate::store::{lineage, AuditEntry, BranchRecord, CommitRecord, MergeRecord};
@@ -37,7 +37,9 @@ pub enum IntoProtected {
 
 /// What a merge did, or (dry run) would do.
 pub struct MergeOutcome {
-    /// The target now holds the merge (false for a dry run or conflicts).
+    /// The target now holds the merge. False for a dry run, and for a
+    /// merge stopped by a conflict no resolution settles (nothing written:
+    /// the API answers MERGE_CONFLICT).
     pub merged: bool,
     /// The merge commit; `None` when nothing needed to change.
     pub commit: Option<CommitRecord>,
@@ -45,6 +47,12 @@ pub struct MergeOutcome {
     pub conflicts: Vec<Conflict>,
     /// The changes the merge makes to the target.
     pub changes: Vec<EntityChange>,
+    /// The branches merged and the versions the merge was computed at
+    /// (the conflicts are those of these two states).
+    pub source: BranchMeta,
+    pub source_version: i64,
+    pub target: BranchMeta,
+    pub target_version: i64,
 }
 
 /// A branch's changes since its merge base with another.
@@ -68,8 +76,9 @@ impl Engine {
     }
 
     /// Merge `source` into `target` as one commit on the target. With an
-    /// unresolved conflict nothing is written: `MERGE_CONFLICT`, or for a
-    /// dry run an outcome listing the conflicts.
+    /// unresolved conflict nothing is written: an outcome with `merged:
+    /// false` listing the conflicts (the API answers `MERGE_CONFLICT`
+    /// unless it was a dry run).
     pub async fn merge(&self, req: MergeRequest) -> Result<MergeOutcome> {
         if req.source == req.target {
             return Err(Error::bad_input("source", "a branch cannot be merged into itself"));
@@ -94,6 +103,7 @@ impl Engine {
                 (true, IntoProtected::Refuse(e)) => return Err(e),
                 (true, IntoProtected::Allow(a)) => a,
             };
+            let source_version = s.version;
             let meta = WriteMeta {
                 expected_branch_version: req.expected_target_version,
                 author: req.author,
@@ -103,6 +113,16 @@ impl Engine {
                 audit,
             };
             check_writable(&target, &t, &meta)?;
+            let outcome = |merged, commit, conflicts, changes| MergeOutcome {
+                merged,
+                commit,
+                conflicts,
+                changes,
+                source: source.meta.clone(),
+                source_version,
+                target: target.meta.clone(),
+                target_version: t.version,
+            };
             let (base_branch, base_version) = engine.merge_base(&req.source, &req.target).await?;
             let base = engine.state_at(&*engine.handle(&base_branch)?, base_version).await?;
             let (tt, resolutions, dry_run) = (t.clone(), req.resolutions, req.dry_run);
@@ -114,19 +134,15 @@ impl Engine {
             });
             let (model::Merged { conflicts, applied }, rows) = merged.await.map_err(Error::internal)??;
             let Some(applied) = applied else {
-                if req.dry_run {
-                    return Ok(MergeOutcome { merged: false, commit: None, conflicts, changes: vec![] });
-                }
-                return Err(Error::MergeConflict(conflicts));
+                return Ok(outcome(false, None, conflicts, vec![]));
             };
             let changes = applied.changes.clone();
             if req.dry_run || changes.is_empty() {
-                let merged = !req.dry_run;
-                return Ok(MergeOutcome { merged, commit: None, conflicts, changes });
+                return Ok(outcome(!req.dry_run, None, conflicts, changes));
             }
             let rows = rows.unwrap_or_default();
             let committed = engine.publish_commit(&target, &t, (applied, rows), &meta, None).await?;
-            Ok(MergeOutcome { merged: true, commit: Some(committed.commit), conflicts, changes })
+            Ok(outcome(true, Some(committed.commit), conflicts, changes))
         };
         tokio::spawn(task).await.map_err(Error::internal)?
     }

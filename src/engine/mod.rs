@@ -153,6 +153,15 @@ pub struct BranchMeta {
     pub created_at: DateTime<Utc>,
 }
 
+/// A commit as subscribers receive it: the record, and the incarnation of
+/// the branch it was made on (a branch of that name may have been deleted
+/// and created again by the time a subscriber reads it).
+#[derive(Debug, Clone)]
+pub struct PublishedCommit {
+    pub meta: BranchMeta,
+    pub record: CommitRecord,
+}
+
 struct BranchHandle {
     meta: BranchMeta,
     state: ArcSwap<BranchState>,
@@ -181,7 +190,7 @@ struct Inner {
     branches: ArcSwap<BTreeMap<String, Arc<BranchHandle>>>,
     /// Serializes branch creation and deletion (rare).
     admin: Mutex<()>,
-    commits: broadcast::Sender<Arc<CommitRecord>>,
+    commits: broadcast::Sender<Arc<PublishedCommit>>,
     traversal: traversal::Pool,
     cache: ResultCache,
     history: history::History,
@@ -247,7 +256,7 @@ impl Engine {
     }
 
     /// Every commit after it is durable, in commit order per branch.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<CommitRecord>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<PublishedCommit>> {
         self.inner.commits.subscribe()
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::{BranchHandle, BranchState, BranchView, Engine};
+use super::{BranchHandle, BranchState, BranchView, Engine, PublishedCommit};
 use crate::error::{Error, Result};
 use crate::model::{Applied, Change, ChangeKind, CommitRecord, Entity, EntityChange, EntityKind, Ontology};
 use crate::store::{AuditEntry, EntityRow, MergeMark, NewCommit, Progress};
@@ -166,7 +166,8 @@ impl Engine {
         handle.state.store(Arc::new(next));
         self.cache_committed(handle.meta.uid, commit.version);
         // Nobody listening is fine: the commit is durable either way.
-        let _ = self.inner.commits.send(Arc::new(commit.clone()));
+        let published = PublishedCommit { meta: handle.meta.clone(), record: commit.clone() };
+        let _ = self.inner.commits.send(Arc::new(published));
         Ok(Committed { commit, view: handle.view() })
     }
 }

@@ -308,11 +308,11 @@ impl Rejections {
                 // payload is read, to tell a rejection from a result.
                 let Ok(v) = serde_json::from_str::<Value>(text) else { return Rewrite::Keep };
                 let payload = &v["payload"];
-                // Refused before execution: no data, and no error with a
-                // path (a field error that nulled `data` is a result).
+                // No data at all: refused before execution, or failed at
+                // its root field (a subscription whose stream could not
+                // start, a mutation refused): the protocol's `error`.
                 let no_data = payload.get("data").is_none_or(Value::is_null);
-                let errors = payload.get("errors").and_then(Value::as_array);
-                if no_data && errors.is_some_and(|e| e.iter().all(|e| e.get("path").is_none())) {
+                if no_data && payload.get("errors").is_some_and(Value::is_array) {
                     self.rejected.insert(id.to_owned());
                     let msg = serde_json::json!({ "id": id, "type": "error", "payload": payload["errors"] });
                     return Rewrite::Replace(msg.to_string());

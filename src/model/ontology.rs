@@ -230,6 +230,32 @@ impl Ontology {
         range_after(&self.link_types, after)
     }
 
+    /// Object types in apiName order strictly between the cursors `after`
+    /// and `before` (either may be open), from either end.
+    pub fn object_types_between<'a>(
+        &'a self,
+        after: Option<&str>,
+        before: Option<&str>,
+    ) -> impl DoubleEndedIterator<Item = &'a Arc<ObjectType>> + 'a {
+        range_between(&self.object_types, after, before)
+    }
+
+    pub fn interfaces_between<'a>(
+        &'a self,
+        after: Option<&str>,
+        before: Option<&str>,
+    ) -> impl DoubleEndedIterator<Item = &'a Arc<Interface>> + 'a {
+        range_between(&self.interfaces, after, before)
+    }
+
+    pub fn link_types_between<'a>(
+        &'a self,
+        after: Option<&str>,
+        before: Option<&str>,
+    ) -> impl DoubleEndedIterator<Item = &'a Arc<LinkType>> + 'a {
+        range_between(&self.link_types, after, before)
+    }
+
     /// Ids of the entities that reference node `api_name`, in id order.
     pub fn referrers<'a>(&'a self, api_name: &str) -> impl Iterator<Item = &'a Name> + 'a {
         let key: Name = Arc::from(api_name);
@@ -354,4 +380,16 @@ fn range_after<'a, V>(map: &'a OrdMap<Name, V>, after: Option<&str>) -> impl Ite
         None => Bound::Unbounded,
     };
     map.range((lower, Bound::Unbounded)).map(|(_, v)| v)
+}
+
+fn range_between<'a, V>(
+    map: &'a OrdMap<Name, V>,
+    after: Option<&str>,
+    before: Option<&str>,
+) -> impl DoubleEndedIterator<Item = &'a V> + 'a {
+    let bound = |c: Option<&str>| c.map_or(Bound::Unbounded, |c| Bound::Excluded(Name::from(c)));
+    // Crossed cursors select nothing (and must not reach `range`).
+    let empty = matches!((after, before), (Some(a), Some(b)) if a >= b);
+    let range = if empty { None } else { Some(map.range((bound(after), bound(before)))) };
+    range.into_iter().flatten().map(|(_, v)| v)
 }

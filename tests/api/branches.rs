@@ -12,9 +12,21 @@ const MERGE: &str = r#"mutation($s: String!, $t: String! = "main", $dry: Boolean
                               $res: [ConflictResolution!], $etv: Int) {
   mergeBranch(source: $s, target: $t, dryRun: $dry, resolutions: $res, expectedTargetVersion: $etv) {
     merged
-    commit { branch version changes { entityKind id change fields } }
-    changes { id change fields }
-    conflicts { entityKind id field kind base source target dependents resolution } } }"#;
+    commit { branch version changes { entityKind entityId change fields } }
+    changes { entityId change fields }
+    conflicts { entityKind entityId field kind base source target dependents resolution } } }"#;
+
+/// `extensions.conflicts` without the entries' global ids (checked to be
+/// there, distinct; what they resolve to is `tests/api/ids.rs`'s part).
+fn without_ids(conflicts: &Value) -> Value {
+    let mut out = conflicts.clone();
+    let mut ids = std::collections::HashSet::new();
+    for c in out.as_array_mut().unwrap() {
+        let id = c.as_object_mut().unwrap().remove("id").expect("each conflict has its id");
+        assert!(ids.insert(id.as_str().unwrap().to_owned()), "distinct ids: {conflicts:#}");
+    }
+    out
+}
 
 const COMMIT: &str = r#"mutation($b: String!, $c: [ChangeInput!]!) { commit(branch: $b, changes: $c) { version } }"#;
 
@@ -78,17 +90,17 @@ async fn diff_lists_entity_and_field_changes_since_the_fork(url: &str) {
     update(&app, "dev", "E", json!({ "description": "dev" })).await;
     create(&app, "dev", json!({ "apiName": "C", "extends": ["B"] })).await;
     update(&app, "main", "A", json!({ "displayName": "Main A" })).await;
-    let q = r#"{ dev: branch(name: "dev") { diff { base baseBranch changes { entityKind id change fields } } }
-                 main: branch { diff(against: "dev") { base baseBranch changes { id change fields } } } }"#;
+    let q = r#"{ dev: branch(name: "dev") { diff { base baseBranch changes { entityKind entityId change fields } } }
+                 main: branch { diff(against: "dev") { base baseBranch changes { entityId change fields } } } }"#;
     assert_eq!(
         app.ok(q, json!({})).await,
         json!({
             "dev": { "diff": { "base": 1, "baseBranch": "main", "changes": [
-                { "entityKind": "OBJECT_TYPE", "id": "C", "change": "ADDED", "fields": [] },
-                { "entityKind": "OBJECT_TYPE", "id": "E", "change": "MODIFIED", "fields": ["description"] },
+                { "entityKind": "OBJECT_TYPE", "entityId": "C", "change": "ADDED", "fields": [] },
+                { "entityKind": "OBJECT_TYPE", "entityId": "E", "change": "MODIFIED", "fields": ["description"] },
             ] } },
             "main": { "diff": { "base": 1, "baseBranch": "main", "changes": [
-                { "id": "A", "change": "MODIFIED", "fields": ["displayName"] },
+                { "entityId": "A", "change": "MODIFIED", "fields": ["displayName"] },
             ] } },
         })
     );
@@ -105,8 +117,8 @@ async fn merge_combines_both_sides_field_by_field_as_one_commit(url: &str) {
     assert_eq!(
         preview,
         json!({ "merged": false, "commit": null, "conflicts": [], "changes": [
-            { "id": "C", "change": "ADDED", "fields": [] },
-            { "id": "E", "change": "MODIFIED", "fields": ["displayName"] },
+            { "entityId": "C", "change": "ADDED", "fields": [] },
+            { "entityId": "E", "change": "MODIFIED", "fields": ["displayName"] },
         ] })
     );
     assert_eq!(app.branch_version("main").await, 2, "a dry run writes nothing");
@@ -115,8 +127,8 @@ async fn merge_combines_both_sides_field_by_field_as_one_commit(url: &str) {
     assert_eq!(
         done["commit"],
         json!({ "branch": "main", "version": 3, "changes": [
-            { "entityKind": "OBJECT_TYPE", "id": "C", "change": "ADDED", "fields": [] },
-            { "entityKind": "OBJECT_TYPE", "id": "E", "change": "MODIFIED", "fields": ["displayName"] },
+            { "entityKind": "OBJECT_TYPE", "entityId": "C", "change": "ADDED", "fields": [] },
+            { "entityKind": "OBJECT_TYPE", "entityId": "E", "change": "MODIFIED", "fields": ["displayName"] },
         ] })
     );
     assert_eq!(
@@ -144,14 +156,14 @@ async fn a_merge_moves_the_base_so_merging_again_applies_only_newer_changes(url:
     // against the moved base only dev's newer change applies.
     let done = merge(&app, json!({ "s": "dev" })).await;
     assert_eq!(done["conflicts"], json!([]));
-    assert_eq!(done["changes"], json!([{ "id": "E", "change": "MODIFIED", "fields": ["displayName"] }]));
+    assert_eq!(done["changes"], json!([{ "entityId": "E", "change": "MODIFIED", "fields": ["displayName"] }]));
     assert_eq!(object(&app, "main", "E").await["displayName"], "Dev E 2");
     assert_eq!(object(&app, "main", "E").await["description"], "main");
-    let diff = app.ok(r#"{ branch(name: "dev") { diff { base baseBranch changes { id } } } }"#, json!({})).await;
+    let diff = app.ok(r#"{ branch(name: "dev") { diff { base baseBranch changes { entityId } } } }"#, json!({})).await;
     assert_eq!(diff["branch"]["diff"], json!({ "base": 2, "baseBranch": "dev", "changes": [] }));
     // Merging main back into dev brings main's description over.
     let back = merge(&app, json!({ "s": "main", "t": "dev" })).await;
-    assert_eq!(back["changes"], json!([{ "id": "E", "change": "MODIFIED", "fields": ["description"] }]));
+    assert_eq!(back["changes"], json!([{ "entityId": "E", "change": "MODIFIED", "fields": ["description"] }]));
     assert_eq!(object(&app, "dev", "E").await["description"], "main");
 }
 
@@ -159,11 +171,16 @@ async fn modify_modify_conflict_writes_nothing_until_resolved(url: &str) {
     let app = forked(url).await;
     update(&app, "dev", "E", json!({ "description": "dev", "displayName": "Dev E" })).await;
     update(&app, "main", "E", json!({ "description": "main" })).await;
-    let conflict = json!({ "entityKind": "OBJECT_TYPE", "id": "E", "field": "description", "kind": "MODIFY_MODIFY",
+    let conflict = json!({ "entityKind": "OBJECT_TYPE", "entityId": "E", "field": "description", "kind": "MODIFY_MODIFY",
         "base": "base", "source": "dev", "target": "main", "dependents": [], "resolution": null });
     let err = app.err(MERGE, json!({ "s": "dev" })).await;
     assert_eq!(code(&err), "MERGE_CONFLICT");
-    assert_eq!(err["extensions"]["conflicts"], json!([conflict]));
+    // Each entry reads as `Conflict` does, with the same global id a dry run gives it.
+    let q = r#"mutation { mergeBranch(source: "dev", dryRun: true) { conflicts { id } } }"#;
+    let id = app.ok(q, json!({})).await["mergeBranch"]["conflicts"][0]["id"].clone();
+    let mut with_id = json!({ "id": id });
+    with_id.as_object_mut().unwrap().extend(conflict.as_object().unwrap().clone());
+    assert_eq!(err["extensions"]["conflicts"], json!([with_id]));
     // `dryRun: null` is the default, as the contract's `dryRun: Boolean = false` says (docs/ARCHITECTURE.md, "Contract decisions").
     let err = app.err(MERGE, json!({ "s": "dev", "dry": null })).await;
     assert_eq!(code(&err), "MERGE_CONFLICT");
@@ -201,15 +218,17 @@ async fn modify_delete_and_add_add_conflicts(url: &str) {
                                "properties": [], "extends": [], "implements": [] })
     };
     assert_eq!(
-        err["extensions"]["conflicts"],
+        without_ids(&err["extensions"]["conflicts"]),
         json!([
-            { "entityKind": "OBJECT_TYPE", "id": "E", "field": null, "kind": "MODIFY_DELETE",
+            { "entityKind": "OBJECT_TYPE", "entityId": "E", "field": null, "kind": "MODIFY_DELETE",
               "base": e_doc("base"), "source": null, "target": e_doc("main"), "dependents": [], "resolution": null },
-            { "entityKind": "OBJECT_TYPE", "id": "F", "field": null, "kind": "ADD_ADD",
+            { "entityKind": "OBJECT_TYPE", "entityId": "F", "field": null, "kind": "ADD_ADD",
               "base": null, "source": f("dev"), "target": f("main"), "dependents": [], "resolution": null },
         ])
     );
-    let res = json!([{ "id": "E", "choose": "SOURCE" }, { "id": "F", "choose": "TARGET" }]);
+    // A resolution names a conflict by its entityId or by its own id.
+    let e_conflict = err["extensions"]["conflicts"][0]["id"].clone();
+    let res = json!([{ "id": e_conflict, "choose": "SOURCE" }, { "id": "F", "choose": "TARGET" }]);
     merge(&app, json!({ "s": "dev", "res": res })).await;
     assert_eq!(object(&app, "main", "E").await, Value::Null);
     assert_eq!(object(&app, "main", "F").await["description"], "main");
@@ -222,8 +241,8 @@ async fn a_deletion_that_breaks_a_new_reference_is_a_broken_reference_conflict(u
     let err = app.err(MERGE, json!({ "s": "dev" })).await;
     assert_eq!(code(&err), "MERGE_CONFLICT");
     assert_eq!(
-        err["extensions"]["conflicts"],
-        json!([{ "entityKind": "OBJECT_TYPE", "id": "E", "field": null, "kind": "BROKEN_REFERENCE",
+        without_ids(&err["extensions"]["conflicts"]),
+        json!([{ "entityKind": "OBJECT_TYPE", "entityId": "E", "field": null, "kind": "BROKEN_REFERENCE",
                  "base": e_doc("base"), "source": null, "target": e_doc("base"), "dependents": ["G"], "resolution": null }])
     );
     // SOURCE: E goes, and so does G's reference to it; integrity holds.
@@ -231,7 +250,7 @@ async fn a_deletion_that_breaks_a_new_reference_is_a_broken_reference_conflict(u
     let done = merge(&app, json!({ "s": "dev", "res": res })).await;
     assert_eq!(
         done["changes"],
-        json!([{ "id": "E", "change": "DELETED", "fields": [] }, { "id": "G", "change": "MODIFIED", "fields": ["extends"] }])
+        json!([{ "entityId": "E", "change": "DELETED", "fields": [] }, { "entityId": "G", "change": "MODIFIED", "fields": ["extends"] }])
     );
     assert_eq!(object(&app, "main", "G").await["extends"], json!([]));
 }
@@ -315,7 +334,7 @@ async fn time_travel_reads_equal_snapshots_taken_at_the_time(url: &str) {
     let app = forked(url).await;
     let q = r#"query($b: String!, $at: Int) { branch(name: $b, at: $at) { version
         objectTypes(first: 100) { edges { node { apiName displayName description extends version } } }
-        linkTypes(first: 100) { edges { node { id version } } }
+        linkTypes(first: 100) { edges { node { linkId version } } }
         traverse(from: ["A"], direction: BOTH, maxDepth: 5) { nodes { apiName depth } edges { source target relation } } } }"#;
     let mut snaps = vec![];
     for (branch, i) in [("dev", 0), ("main", 1), ("dev", 2), ("dev", 3), ("main", 4), ("dev", 5)] {

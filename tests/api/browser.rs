@@ -99,8 +99,10 @@ async fn a_cross_site_websocket_is_refused() {
     w.send(Message::text(json!({ "id": "1", "type": "subscribe", "payload": { "query": m } }).to_string()))
         .await
         .unwrap();
+    // Refused at its root field: graphql-transport-ws's `error` message.
     let answer = next(&mut w).await.unwrap();
-    assert_eq!(answer["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN", "{answer:#}");
+    assert_eq!(answer["type"], "error", "{answer:#}");
+    assert_eq!(answer["payload"][0]["extensions"]["code"], "FORBIDDEN", "{answer:#}");
     let (_, main) = app.gql_as(Some(&admin), r#"{ branch { protected } }"#, json!({})).await;
     assert_eq!(main["data"]["branch"]["protected"], false);
     app.stop().await;

@@ -93,7 +93,7 @@ async fn sigkill_mid_write_loses_nothing_acknowledged_and_applies_nothing_partia
     let q = r#"{ branch(name: "main") {
         version
         objectTypes(first: 1000) { totalCount edges { node { apiName version } } }
-        commits(first: 1000) { totalCount edges { node { version changes { entityKind id change } } } }
+        commits(first: 1000) { totalCount edges { node { version changes { entityKind entityId change } } } }
     } }"#;
     let data = ok(&client(), &server.url(), q, json!({})).await;
     let branch = &data["branch"];
@@ -127,7 +127,7 @@ async fn sigkill_mid_write_loses_nothing_acknowledged_and_applies_nothing_partia
     assert_eq!(versions, (1..=version).collect::<Vec<_>>(), "versions are not gapless");
     for commit in &commits {
         let v = commit["version"].as_i64().unwrap();
-        let want = json!([{ "entityKind": "OBJECT_TYPE", "id": format!("T{}", v - 1), "change": "ADDED" }]);
+        let want = json!([{ "entityKind": "OBJECT_TYPE", "entityId": format!("T{}", v - 1), "change": "ADDED" }]);
         assert_eq!(commit["changes"], want, "commit {v}");
     }
 

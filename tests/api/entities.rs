@@ -1,6 +1,6 @@
 //! Entity mutations and reads through the GraphQL schema, in-process.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::{code, TestApp, CREATE_OT, UPDATE_OT};
 
@@ -31,7 +31,7 @@ async fn demo_ontology_reads() {
             r#"{ branch { version stats { objectTypes interfaces linkTypes edges }
                  e: objectType(apiName: "Employee") { extends implements parents { apiName } referencedBy
                     properties { apiName dataType target required array }
-                    outgoingLinks { id } incomingLinks { id } }
+                    outgoingLinks { linkId } incomingLinks { linkId } }
                  n: node(apiName: "Named") { __typename kind apiName referencedBy }
                  lt: linkType(id: "Employee.manager.Employee") { apiName cardinality sourceType { apiName } }
                  missing: objectType(apiName: "Nope") { apiName } } }"#,
@@ -63,7 +63,7 @@ async fn demo_ontology_reads() {
     );
     assert_eq!(
         b["e"]["incomingLinks"],
-        json!([{ "id": "Employee.manager.Employee" }, { "id": "Order.sold_by.Employee" }])
+        json!([{ "linkId": "Employee.manager.Employee" }, { "linkId": "Order.sold_by.Employee" }])
     );
     assert_eq!(b["e"]["outgoingLinks"].as_array().unwrap().len(), 5);
     assert_eq!(
@@ -103,18 +103,18 @@ async fn connections_page_and_filter() {
     let f = app
         .ok(r#"{ branch { objectTypes(filter: { extends: "Organization" }) { totalCount edges { node { apiName } } }
                  s: objectTypes(filter: { search: "ORDER", status: ACTIVE }) { totalCount }
-                 l: linkTypes(source: "Employee", apiName: "member_of") { totalCount edges { node { id } } }
-                 t: linkTypes(target: "Office", first: 1) { totalCount pageInfo { hasNextPage } edges { node { id } } } } }"#, json!({}))
+                 l: linkTypes(source: "Employee", apiName: "member_of") { totalCount edges { node { linkId } } }
+                 t: linkTypes(target: "Office", first: 1) { totalCount pageInfo { hasNextPage } edges { node { linkId } } } } }"#, json!({}))
         .await;
     let b = &f["branch"];
     assert_eq!(b["objectTypes"]["totalCount"], 3);
     assert_eq!(b["s"]["totalCount"], 2);
     assert_eq!(
         b["l"]["edges"],
-        json!([{ "node": { "id": "Employee.member_of.Department" } }, { "node": { "id": "Employee.member_of.Team" } }])
+        json!([{ "node": { "linkId": "Employee.member_of.Department" } }, { "node": { "linkId": "Employee.member_of.Team" } }])
     );
     assert_eq!(b["t"]["totalCount"], 3);
-    assert_eq!(b["t"]["edges"], json!([{ "node": { "id": "Company.headquartered_in.Office" } }]));
+    assert_eq!(b["t"]["edges"], json!([{ "node": { "linkId": "Company.headquartered_in.Office" } }]));
     assert_eq!(b["t"]["pageInfo"]["hasNextPage"], true);
 
     let err = app.err(r#"{ branch { objectTypes(first: 5000) { totalCount } } }"#, json!({})).await;
@@ -139,29 +139,31 @@ async fn delete_in_use_then_cascade() {
     let commit = app
         .ok(
             r#"mutation { deleteObjectType(branch: "main", apiName: "Office", expectedVersion: 1, cascade: true) {
-              version changes { entityKind id change fields } } }"#,
+              version changes { entityKind entityId change fields } } }"#,
             json!({}),
         )
         .await;
     assert_eq!(
         commit["deleteObjectType"],
         json!({ "version": 2, "changes": [
-            { "entityKind": "OBJECT_TYPE", "id": "Office", "change": "DELETED", "fields": [] },
-            { "entityKind": "LINK_TYPE", "id": "Company.headquartered_in.Office", "change": "DELETED", "fields": [] },
-            { "entityKind": "LINK_TYPE", "id": "Employee.works_in.Office", "change": "DELETED", "fields": [] },
-            { "entityKind": "LINK_TYPE", "id": "Shipment.ships_from.Office", "change": "DELETED", "fields": [] },
+            { "entityKind": "OBJECT_TYPE", "entityId": "Office", "change": "DELETED", "fields": [] },
+            { "entityKind": "LINK_TYPE", "entityId": "Company.headquartered_in.Office", "change": "DELETED", "fields": [] },
+            { "entityKind": "LINK_TYPE", "entityId": "Employee.works_in.Office", "change": "DELETED", "fields": [] },
+            { "entityKind": "LINK_TYPE", "entityId": "Shipment.ships_from.Office", "change": "DELETED", "fields": [] },
         ]})
     );
     let cascade_refs = app
         .ok(
             r#"mutation { deleteInterface(branch: "main", apiName: "Auditable", expectedVersion: 1, cascade: true) {
-              changes { id change fields } } }"#,
+              changes { entityId change fields } } }"#,
             json!({}),
         )
         .await;
     let changes = cascade_refs["deleteInterface"]["changes"].as_array().unwrap();
     assert_eq!(changes.len(), 6);
-    assert!(changes.iter().any(|c| c == &json!({ "id": "Employee", "change": "MODIFIED", "fields": ["implements"] })));
+    assert!(changes
+        .iter()
+        .any(|c| c == &json!({ "entityId": "Employee", "change": "MODIFIED", "fields": ["implements"] })));
     let after =
         app.ok(r#"{ branch { version objectType(apiName: "Employee") { implements version } } }"#, json!({})).await;
     assert_eq!(after["branch"], json!({ "version": 3, "objectType": { "implements": [], "version": 2 } }));
@@ -171,7 +173,7 @@ async fn delete_in_use_then_cascade() {
 async fn batch_commit_is_atomic() {
     let app = TestApp::with_demo().await;
     let batch = r#"mutation($changes: [ChangeInput!]!) { commit(branch: "main", changes: $changes, message: "batch") {
-        version message changes { id change } } }"#;
+        version message changes { entityId change } } }"#;
     let bad = json!([
         { "createObjectType": { "apiName": "Warehouse" } },
         { "createLinkType": { "apiName": "stores", "source": "Warehouse", "target": "Nothing" } },
@@ -195,8 +197,8 @@ async fn batch_commit_is_atomic() {
     assert_eq!(
         c["commit"],
         json!({ "version": 2, "message": "batch", "changes": [
-        { "id": "Product", "change": "MODIFIED" }, { "id": "Warehouse", "change": "ADDED" },
-        { "id": "Warehouse.stores.Product", "change": "ADDED" } ] })
+        { "entityId": "Product", "change": "MODIFIED" }, { "entityId": "Warehouse", "change": "ADDED" },
+        { "entityId": "Warehouse.stores.Product", "change": "ADDED" } ] })
     );
     let err = app.err(r#"mutation { commit(branch: "main", changes: []) { version } }"#, json!({})).await;
     assert_eq!(code(&err), "BAD_USER_INPUT");
@@ -296,15 +298,83 @@ async fn commit_history_pages_newest_first() {
         app.ok(CREATE_OT, json!({ "input": { "apiName": format!("T{i}") }, "ebv": i })).await;
     }
     let q = r#"query($after: String) { branch { commits(first: 2, after: $after) { totalCount
-        pageInfo { hasNextPage endCursor } edges { node { version timestamp changes { id change } } } } } }"#;
+        pageInfo { hasNextPage endCursor } edges { node { version timestamp changes { entityId change } } } } } }"#;
     let page = app.ok(q, json!({ "after": null })).await["branch"]["commits"].clone();
     assert_eq!(page["totalCount"], 5);
     let versions: Vec<i64> =
         page["edges"].as_array().unwrap().iter().map(|e| e["node"]["version"].as_i64().unwrap()).collect();
     assert_eq!(versions, [5, 4]);
-    assert_eq!(page["edges"][0]["node"]["changes"], json!([{ "id": "T4", "change": "ADDED" }]));
+    assert_eq!(page["edges"][0]["node"]["changes"], json!([{ "entityId": "T4", "change": "ADDED" }]));
     let next = app.ok(q, json!({ "after": page["pageInfo"]["endCursor"] })).await["branch"]["commits"].clone();
     let versions: Vec<i64> =
         next["edges"].as_array().unwrap().iter().map(|e| e["node"]["version"].as_i64().unwrap()).collect();
     assert_eq!(versions, [3, 2]);
+}
+
+/// `last`/`before` (Relay): walking every connection backward gives the
+/// forward walk reversed, page by page; `first` and `last` together are
+/// refused; commits page backward by version.
+#[tokio::test]
+async fn connections_page_backward_with_last_and_before() {
+    let app = TestApp::with_demo().await;
+    for (field, key) in [("objectTypes", "apiName"), ("interfaces", "apiName"), ("linkTypes", "linkId")] {
+        let all = format!("{{ branch {{ {field}(first: 1000) {{ edges {{ cursor node {{ {key} }} }} }} }} }}");
+        let forward: Vec<Value> = app.ok(&all, json!({})).await["branch"][field]["edges"].as_array().unwrap().clone();
+        let q = format!(
+            "query($before: String) {{ branch {{ {field}(last: 2, before: $before) {{ totalCount
+             pageInfo {{ hasPreviousPage hasNextPage startCursor endCursor }} edges {{ cursor node {{ {key} }} }} }} }} }}"
+        );
+        let mut backward: Vec<Value> = vec![];
+        let mut before = Value::Null;
+        loop {
+            let page = app.ok(&q, json!({ "before": before })).await["branch"][field].clone();
+            assert_eq!(page["totalCount"], forward.len(), "{field}");
+            assert_eq!(page["pageInfo"]["hasNextPage"], !before.is_null(), "{field}: a cursor bounds the end");
+            let edges = page["edges"].as_array().unwrap();
+            assert_eq!(page["pageInfo"]["startCursor"], edges[0]["cursor"]);
+            backward.splice(0..0, edges.iter().cloned());
+            if !page["pageInfo"]["hasPreviousPage"].as_bool().unwrap() {
+                break;
+            }
+            before = page["pageInfo"]["startCursor"].clone();
+        }
+        assert_eq!(backward, forward, "{field}");
+    }
+    // Between two cursors, from either end.
+    let q = r#"{ branch { a: objectTypes(after: "Customer", before: "Employee", first: 10) { edges { node { apiName } } }
+                          b: objectTypes(after: "Customer", before: "Employee", last: 10) { edges { node { apiName } } } } }"#;
+    let got = app.ok(q, json!({})).await;
+    assert_eq!(got["branch"]["a"], got["branch"]["b"]);
+    assert_eq!(got["branch"]["a"]["edges"], json!([{ "node": { "apiName": "Department" } }]));
+    // A filtered list pages backward too.
+    let q = r#"{ branch { objectTypes(last: 2, filter: { extends: "Organization" }) { totalCount edges { node { apiName } } } } }"#;
+    let f = app.ok(q, json!({})).await["branch"]["objectTypes"].clone();
+    assert_eq!(f["totalCount"], 3);
+    assert_eq!(f["edges"].as_array().unwrap().len(), 2);
+
+    let err = app.err(r#"{ branch { objectTypes(first: 2, last: 2) { totalCount } } }"#, json!({})).await;
+    assert_eq!((code(&err), &err["extensions"]["field"]), ("BAD_USER_INPUT", &json!("last")));
+    let err = app.err(r#"{ branch { commits(last: 1001) { totalCount } } }"#, json!({})).await;
+    assert_eq!((code(&err), &err["extensions"]["field"]), ("BAD_USER_INPUT", &json!("last")));
+    // An explicit `first: null` leaves `last` alone.
+    app.ok(r#"{ branch { interfaces(first: null, last: 1) { totalCount } } }"#, json!({})).await;
+
+    // Commits: newest first; `last` takes the oldest, `before` bounds from above.
+    for i in 0..5 {
+        app.ok(CREATE_OT, json!({ "input": { "apiName": format!("T{i}") } })).await;
+    }
+    let q = r#"query($last: Int, $before: String) { branch { commits(last: $last, before: $before) { totalCount
+        pageInfo { hasPreviousPage hasNextPage } edges { cursor node { version } } } } }"#;
+    let versions = |page: &Value| -> Vec<i64> {
+        page["edges"].as_array().unwrap().iter().map(|e| e["node"]["version"].as_i64().unwrap()).collect()
+    };
+    let oldest = app.ok(q, json!({ "last": 2 })).await["branch"]["commits"].clone();
+    assert_eq!((versions(&oldest), oldest["totalCount"].as_i64()), (vec![2, 1], Some(6)));
+    assert_eq!(oldest["pageInfo"], json!({ "hasPreviousPage": true, "hasNextPage": false }));
+    let newer = app.ok(q, json!({ "last": 2, "before": "2" })).await["branch"]["commits"].clone();
+    assert_eq!(versions(&newer), [4, 3]);
+    assert_eq!(newer["pageInfo"], json!({ "hasPreviousPage": true, "hasNextPage": true }));
+    let newest = app.ok(q, json!({ "last": 5, "before": "4" })).await["branch"]["commits"].clone();
+    assert_eq!(versions(&newest), [6, 5]);
+    assert_eq!(newest["pageInfo"], json!({ "hasPreviousPage": false, "hasNextPage": true }));
 }

@@ -242,15 +242,15 @@ async fn author_header_is_recorded_on_the_commit() {
     assert!(resp.get("errors").is_none(), "{resp:#}");
     app.create("Anonymous").await;
 
-    let q = "{ branch { commits(first: 10) { edges { node { version author changes { id } } } } } }";
+    let q = "{ branch { commits(first: 10) { edges { node { version author changes { entityId } } } } } }";
     let data = app.ok(q, json!({})).await;
     let commits: Vec<Value> =
         data["branch"]["commits"]["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()).collect();
     assert_eq!(commits.len(), 2, "{data:#}");
     // Newest first.
-    assert_eq!(commits[0]["changes"][0]["id"], "Anonymous");
+    assert_eq!(commits[0]["changes"][0]["entityId"], "Anonymous");
     assert_eq!(commits[0]["author"], Value::Null);
-    assert_eq!(commits[1]["changes"][0]["id"], "Authored");
+    assert_eq!(commits[1]["changes"][0]["entityId"], "Authored");
     assert_eq!(commits[1]["author"], "alice@example.com");
     app.stop().await;
 }

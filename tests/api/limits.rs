@@ -137,13 +137,13 @@ async fn introspection_can_be_turned_off() {
     assert_eq!(err["message"], "introspection is disabled on this server");
     assert!(body.get("data").is_none(), "{body:#}");
     // Through a fragment too.
-    let (_, body) = app.gql("{ ...F } fragment F on QueryRoot { __type(name: \"Branch\") { name } }", json!({})).await;
+    let (_, body) = app.gql("{ ...F } fragment F on Query { __type(name: \"Branch\") { name } }", json!({})).await;
     error_with_code(&body, "FORBIDDEN");
     app.assert_alive().await;
     app.stop().await;
     let app = Live::start().await;
     let data = app.ok("{ __schema { queryType { name } } }", json!({})).await;
-    assert_eq!(data["__schema"]["queryType"]["name"], "QueryRoot");
+    assert_eq!(data["__schema"]["queryType"]["name"], "Query");
     app.stop().await;
 }
 

@@ -113,7 +113,7 @@ impl Live {
     /// The server still answers `{ __typename }`.
     pub async fn assert_alive(&self) {
         let data = self.ok("{ __typename }", json!({})).await;
-        assert_eq!(data["__typename"], "QueryRoot", "{data:#}");
+        assert_eq!(data["__typename"], "Query", "{data:#}");
     }
 
     /// The `/metrics` text.

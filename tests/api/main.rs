@@ -14,6 +14,7 @@ mod crash;
 mod entities;
 mod fuzz;
 mod http;
+mod ids;
 mod jwt;
 mod limits;
 mod live;

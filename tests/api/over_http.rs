@@ -48,7 +48,7 @@ async fn mutations_over_get_are_405_and_write_nothing() {
     let (status, _, _) = send(&app, Method::GET, &[("query", doc), ("operationName", "M")], &[], None).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     let (status, _, body) = send(&app, Method::GET, &[("query", doc), ("operationName", "Q")], &[], None).await;
-    assert_eq!((status, &body["data"]["__typename"]), (StatusCode::OK, &json!("QueryRoot")));
+    assert_eq!((status, &body["data"]["__typename"]), (StatusCode::OK, &json!("Query")));
     let data = app.ok("{ branch { version } }", json!({})).await;
     assert_eq!(data["branch"]["version"], 0);
     app.stop().await;
@@ -88,7 +88,7 @@ async fn accept_and_content_type_are_negotiated() {
     // The bare document is accepted as application/graphql.
     let (status, _, b) =
         send(&app, Method::POST, &[], &[("content-type", "application/graphql")], Some("{ __typename }".into())).await;
-    assert_eq!((status, &b["data"]["__typename"]), (StatusCode::OK, &json!("QueryRoot")));
+    assert_eq!((status, &b["data"]["__typename"]), (StatusCode::OK, &json!("Query")));
     app.stop().await;
 }
 
@@ -132,7 +132,7 @@ async fn null_parameters_mean_absent_and_wrong_types_are_400() {
     let (status, body) =
         app.post_raw(r#"{"query":"{ __typename }","variables":null,"operationName":null,"extensions":null}"#).await;
     assert_eq!(status, StatusCode::OK, "{body:#}");
-    assert_eq!(body["data"]["__typename"], "QueryRoot");
+    assert_eq!(body["data"]["__typename"], "Query");
     for bad in [
         r#"{"query":"{ __typename }","variables":"x"}"#,
         r#"{"query":"{ __typename }","variables":[1]}"#,

@@ -92,7 +92,7 @@ async fn a_diff_is_replayed_only_while_both_branches_stand_still() {
     let app = TestApp::with_demo().await;
     let cache = ResponseCache::new(1 << 20);
     app.ok(r#"mutation { createBranch(name: "dev") { name } }"#, json!({})).await;
-    let q = r#"{ branch { ...d } } fragment d on Branch { diff(against: "dev") { changes { id } } }"#;
+    let q = r#"{ branch { ...d } } fragment d on Branch { diff(against: "dev") { changes { entityId } } }"#;
     run(&app, &cache, q, json!({})).await;
     assert!(run(&app, &cache, q, json!({})).await.1);
     app.ok(r#"mutation { createObjectType(branch: "dev", input: { apiName: "Robot" }) { version } }"#, json!({})).await;

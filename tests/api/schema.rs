@@ -24,11 +24,27 @@ async fn introspection_describes_the_contract() {
         .ok(
             r#"{ __schema { queryType { name } mutationType { name } subscriptionType { name } }
                  branch: __type(name: "Branch") { description fields { name } }
-                 node: __type(name: "OntologyNode") { kind possibleTypes { name } } }"#,
+                 node: __type(name: "OntologyNode") { kind possibleTypes { name } }
+                 relay: __type(name: "Node") { kind fields { name type { kind ofType { name } } } possibleTypes { name } } }"#,
             json!({}),
         )
         .await;
-    assert_eq!(data["__schema"]["subscriptionType"]["name"], "SubscriptionRoot");
+    let roots = &data["__schema"];
+    assert_eq!(
+        (&roots["queryType"]["name"], &roots["mutationType"]["name"], &roots["subscriptionType"]["name"]),
+        (&json!("Query"), &json!("Mutation"), &json!("Subscription"))
+    );
+    // Relay Global Object Identification: `interface Node { id: ID! }`,
+    // implemented by every type a client cache keeps under its id.
+    assert_eq!(data["relay"]["kind"], "INTERFACE");
+    assert_eq!(
+        data["relay"]["fields"],
+        json!([{ "name": "id", "type": { "kind": "NON_NULL", "ofType": { "name": "ID" } } }])
+    );
+    let mut cached: Vec<&str> =
+        data["relay"]["possibleTypes"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    cached.sort();
+    assert_eq!(cached, ["Branch", "Commit", "Conflict", "EntityChange", "Interface", "LinkType", "ObjectType"]);
     let fields: Vec<&str> =
         data["branch"]["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
     for f in [

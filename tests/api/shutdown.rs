@@ -51,7 +51,7 @@ async fn sigterm_finishes_in_flight_requests_and_closes_subscriptions_cleanly() 
     req.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
     ws.send(Message::text(json!({ "type": "connection_init" }).to_string())).await.unwrap();
-    let query = "subscription { changes(branch: \"main\") { version changes { id } } }";
+    let query = "subscription { changes(branch: \"main\") { version changes { entityId } } }";
     let subscribe = json!({ "id": "s", "type": "subscribe", "payload": { "query": query } });
     ws.send(Message::text(subscribe.to_string())).await.unwrap();
     wait_for_sample(&server, "ontograph_subscriptions_active", 1.0).await;

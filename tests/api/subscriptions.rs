@@ -17,7 +17,7 @@ use crate::live::{sample, Live};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-const CHANGES: &str = "subscription($b: String) { changes(branch: $b) { branch version changes { id change } } }";
+const CHANGES: &str = "subscription($b: String) { changes(branch: $b) { branch version changes { entityId change } } }";
 
 /// A connection past `connection_init` / `connection_ack`.
 async fn connect(app: &Live) -> Ws {
@@ -96,7 +96,7 @@ async fn a_subscriber_sees_each_of_100_commits_exactly_once_in_order() {
             "id": "main",
             "type": "next",
             "payload": { "data": { "changes": {
-                "branch": "main", "version": v, "changes": [{ "id": format!("T{}", v - 1), "change": "ADDED" }]
+                "branch": "main", "version": v, "changes": [{ "entityId": format!("T{}", v - 1), "change": "ADDED" }]
             } } }
         });
         assert_eq!(msg, want);
@@ -131,8 +131,39 @@ async fn invalid_subscriptions_get_errors_and_the_connection_survives() {
     assert_eq!(msg["payload"][0]["extensions"]["code"], "BAD_USER_INPUT", "{msg}");
     // A query over the socket still works.
     send(&mut ws, json!({ "id": "3", "type": "subscribe", "payload": { "query": "{ __typename }" } })).await;
-    assert_eq!(recv(&mut ws).await.unwrap()["payload"]["data"]["__typename"], "QueryRoot");
+    assert_eq!(recv(&mut ws).await.unwrap()["payload"]["data"]["__typename"], "Query");
     assert_eq!(recv(&mut ws).await.unwrap(), json!({ "id": "3", "type": "complete" }));
+    app.stop().await;
+}
+
+/// Subscribing to a branch that does not exist is NOT_FOUND, not a stream
+/// that stays silent; the commits a subscriber gets carry the same ids as
+/// the history.
+#[tokio::test]
+async fn a_missing_branch_is_not_found_and_commits_carry_their_ids() {
+    let app = Live::start().await;
+    let mut ws = connect(&app).await;
+    let q = "subscription { changes(branch: \"nope\") { version } }";
+    send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": { "query": q } })).await;
+    let msg = recv(&mut ws).await.unwrap();
+    // graphql-transport-ws's `error` message: the operation ends there.
+    assert_eq!((&msg["id"], &msg["type"]), (&json!("1"), &json!("error")), "{msg}");
+    assert_eq!(msg["payload"][0]["extensions"]["code"], "NOT_FOUND", "{msg}");
+    assert_eq!(msg["payload"][0]["path"], json!(["changes"]), "{msg}");
+    let q = "subscription { changes(branch: \"main\") { id version changes { id entityId } } }";
+    send(&mut ws, json!({ "id": "2", "type": "subscribe", "payload": { "query": q } })).await;
+    wait_for_subscriptions(&app, 1.0).await;
+    app.ok(CREATE_OT, json!({ "input": { "apiName": "Seen" } })).await;
+    let got = loop {
+        let msg = recv(&mut ws).await.unwrap();
+        if msg["id"] == "2" && msg["type"] == "next" {
+            break msg["payload"]["data"]["changes"].clone();
+        }
+    };
+    let history = app
+        .ok("{ branch { commits(first: 1) { edges { node { id version changes { id entityId } } } } } }", json!({}))
+        .await;
+    assert_eq!(got, history["branch"]["commits"]["edges"][0]["node"]);
     app.stop().await;
 }
 

@@ -14,7 +14,7 @@ use crate::helpers::{code, TestApp};
 async fn traverse_inheritance_of_employee() {
     let app = TestApp::with_demo().await;
     let q = r#"{ branch { traverse(from: ["Employee"], relations: ["extends", "implements"], maxDepth: 10) {
-        nodes { apiName kind depth node { __typename } } edges { source target relation linkType { id } } truncated cached } } }"#;
+        nodes { apiName kind depth node { __typename } } edges { source target relation linkType { linkId } } truncated cached } } }"#;
     let t = app.ok(q, json!({})).await["branch"]["traverse"].clone();
     assert_eq!(
         t["nodes"],
@@ -76,7 +76,7 @@ async fn traversal_errors_have_codes() {
 async fn paths_and_reachability() {
     let app = TestApp::with_demo().await;
     let q = r#"{ branch {
-        sp: shortestPath(from: "Payment", to: "Customer") { nodes length edges { relation linkType { id } } }
+        sp: shortestPath(from: "Payment", to: "Customer") { nodes length edges { relation linkType { linkId } } }
         none: shortestPath(from: "Named", to: "Employee") { length }
         back: shortestPath(from: "Named", to: "Employee", direction: BOTH) { nodes }
         ps: paths(from: "Payment", to: "Customer", limit: 2) { nodes length }
@@ -87,8 +87,8 @@ async fn paths_and_reachability() {
     assert_eq!(
         b["sp"],
         json!({ "nodes": ["Payment", "Invoice", "Customer"], "length": 2, "edges": [
-        { "relation": "settles", "linkType": { "id": "Payment.settles.Invoice" } },
-        { "relation": "billed_to", "linkType": { "id": "Invoice.billed_to.Customer" } } ] })
+        { "relation": "settles", "linkType": { "linkId": "Payment.settles.Invoice" } },
+        { "relation": "billed_to", "linkType": { "linkId": "Invoice.billed_to.Customer" } } ] })
     );
     assert_eq!(b["none"], json!(null));
     assert_eq!(b["back"], json!({ "nodes": ["Named", "Department", "Employee"] }));

@@ -2,11 +2,12 @@
 //! only), and `viewer` (who the caller is, for everyone).
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, Enum, Object, SimpleObject};
+use async_graphql::{Context, Enum, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
 use super::access::{self, require};
 use super::error::GqlResult;
+use super::ids::GlobalId;
 use super::limits::page_size;
 use crate::auth::{self, Principal};
 use crate::error::Error;
@@ -33,6 +34,10 @@ pub struct ApiToken(pub TokenRecord);
 /// An API token (never its secret: only a hash of it is stored).
 #[Object]
 impl ApiToken {
+    /// Global id (`node(id:)` resolves it, for admins).
+    pub async fn id(&self) -> ID {
+        GlobalId::Token(self.0.id.clone()).encode()
+    }
     /// Unique among live tokens; the principal's name (and commit author).
     async fn name(&self) -> &str {
         &self.0.name
@@ -106,11 +111,15 @@ impl Viewer {
 }
 
 /// One audit event: an admin action or a denied request.
-pub struct AuditEvent(AuditRecord);
+pub struct AuditEvent(pub AuditRecord);
 
 /// One audit event: an admin action or a denied request.
 #[Object]
 impl AuditEvent {
+    /// Global id (`node(id:)` resolves it, for admins).
+    pub async fn id(&self) -> ID {
+        GlobalId::AuditEvent(self.0.seq).encode()
+    }
     /// Order of recording, across the whole server.
     async fn seq(&self) -> i64 {
         self.0.seq
@@ -149,6 +158,20 @@ impl AuditEvent {
 
 /// Audit events newest first; the cursor is an event's `seq`.
 pub type AuditConnection = Connection<String, AuditEvent>;
+
+/// A token by its public id (`node`), for admins.
+pub fn token_by_id(ctx: &Context<'_>, id: &str) -> crate::error::Result<Option<ApiToken>> {
+    require(ctx, auth::Role::Admin, "node(ApiToken)")?;
+    Ok(access::auth(ctx)?.tokens().into_iter().find(|t| t.id == id).map(ApiToken))
+}
+
+/// An audit event by its `seq` (`node`), for admins.
+pub async fn audit_event(ctx: &Context<'_>, seq: i64) -> crate::error::Result<Option<AuditEvent>> {
+    require(ctx, auth::Role::Admin, "node(AuditEvent)")?;
+    let query = AuditQuery { before: Some(seq.saturating_add(1)), limit: 1, ..AuditQuery::default() };
+    let rows = access::auth(ctx)?.audit_log(&query).await?;
+    Ok(rows.into_iter().find(|r| r.seq == seq).map(AuditEvent))
+}
 
 pub fn viewer(ctx: &Context<'_>) -> Viewer {
     Viewer(access::principal(ctx).clone())

@@ -15,6 +15,8 @@
 //! | `EntityChange:{b}#{version}:{Kind}:{entityId}` | one entity's change within a commit |
 //! | `EntityChange:={Kind}:{entityId}:{CHANGE}:{fields,…}` | a change outside any commit (diff, dry-run merge): the id is its content |
 //! | `Conflict:{source b}@{v}:{target b}@{v}:{Kind}:{entityId}:{field}:{resolution}:{digest}` | a conflict of the merge of source into target at those versions |
+//! | `ApiToken:{id}` | an API token, by its public id (admins only) |
+//! | `AuditEvent:{seq}` | an audit event (admins only) |
 //!
 //! The incarnation (the branch's durable `created_at`) makes a branch
 //! deleted and created again under the same name a different branch, and
@@ -137,6 +139,10 @@ pub enum GlobalId {
     /// A change outside any commit, identified by its content.
     Change(model::EntityChange),
     Conflict(ConflictRef),
+    /// An API token, by its public id.
+    Token(String),
+    /// An audit event, by its `seq`.
+    AuditEvent(i64),
 }
 
 fn kind_tag(k: EntityKind) -> &'static str {
@@ -244,6 +250,12 @@ impl GlobalId {
                     c.digest
                 );
             }
+            GlobalId::Token(id) => {
+                let _ = write!(s, "ApiToken:{id}");
+            }
+            GlobalId::AuditEvent(seq) => {
+                let _ = write!(s, "AuditEvent:{seq}");
+            }
         }
         s
     }
@@ -252,6 +264,8 @@ impl GlobalId {
         let parts: Vec<&str> = s.split(':').collect();
         Some(match parts.as_slice() {
             ["Branch", scope] => GlobalId::Branch(Scope::parse(scope)?),
+            ["ApiToken", id] => GlobalId::Token(non_empty(id)?),
+            ["AuditEvent", seq] => GlobalId::AuditEvent(non_negative(seq)?),
             [tag @ ("ObjectType" | "Interface" | "LinkType"), scope, key] => {
                 GlobalId::Entity(kind_of_tag(tag)?, Scope::parse(scope)?, non_empty(key)?)
             }

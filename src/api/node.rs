@@ -6,8 +6,11 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use async_graphql::parser::types::Field;
-use async_graphql::{registry, ContextSelectionSet, Interface, OutputType, Positioned, ServerResult, Value, ID};
+use async_graphql::{
+    registry, Context, ContextSelectionSet, Interface, OutputType, Positioned, ServerResult, Value, ID,
+};
 
+use super::admin::{self, ApiToken, AuditEvent};
 use super::branch::Branch;
 use super::commit::{Commit, EntityChange};
 use super::entities::{InterfaceType, LinkType, ObjectType, Read};
@@ -33,6 +36,8 @@ pub enum Node {
     Commit(Commit),
     EntityChange(EntityChange),
     Conflict(Conflict),
+    ApiToken(ApiToken),
+    AuditEvent(AuditEvent),
 }
 
 /// The branch incarnation `b` at its head (`at: None`) or as of version
@@ -111,9 +116,12 @@ async fn conflict(engine: &Engine, c: &ConflictRef) -> Result<Option<Conflict>> 
 }
 
 /// The object `id` denotes, or `None` when it no longer exists (or never
-/// did).
-pub async fn resolve(engine: &Engine, id: GlobalId) -> Result<Option<Node>> {
+/// did). Tokens and audit events are for admins only (FORBIDDEN).
+pub async fn resolve(ctx: &Context<'_>, id: GlobalId) -> Result<Option<Node>> {
+    let engine = ctx.data_unchecked::<Engine>();
     Ok(match id {
+        GlobalId::Token(id) => admin::token_by_id(ctx, &id)?.map(Node::ApiToken),
+        GlobalId::AuditEvent(seq) => admin::audit_event(ctx, seq).await?.map(Node::AuditEvent),
         GlobalId::Branch(scope) => view(engine, &scope.branch, scope.at).await?.map(|v| Node::Branch(Branch(v))),
         GlobalId::Entity(kind, scope, key) => {
             let Some(v) = view(engine, &scope.branch, scope.at).await? else {
@@ -148,8 +156,8 @@ pub async fn resolve(engine: &Engine, id: GlobalId) -> Result<Option<Node>> {
 }
 
 /// Resolve one id argument (BAD_USER_INPUT naming `field` when malformed).
-pub async fn node(engine: &Engine, field: &str, id: &ID) -> Result<Option<Node>> {
-    resolve(engine, GlobalId::parse(field, id)?).await
+pub async fn node(ctx: &Context<'_>, field: &str, id: &ID) -> Result<Option<Node>> {
+    resolve(ctx, GlobalId::parse(field, id)?).await
 }
 
 /// One entry of `nodes(ids:)`: a node, null, or an error of its own (a

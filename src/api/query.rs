@@ -75,7 +75,7 @@ impl QueryRoot {
     /// branch deleted since, a conflict whose branches have moved on. An
     /// id this server did not issue is BAD_USER_INPUT.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
-        node::node(ctx.data_unchecked::<Engine>(), "id", &id).await.gql()
+        node::node(ctx, "id", &id).await.gql()
     }
 
     /// The objects with these global ids, in the same order, each as
@@ -85,12 +85,11 @@ impl QueryRoot {
         if ids.len() > MAX_PAGE {
             return Err(Error::LimitExceeded(format!("nodes: at most {MAX_PAGE} ids, got {}", ids.len()))).gql();
         }
-        let engine = ctx.data_unchecked::<Engine>();
         // One after the other: a commit or conflict id costs a store read
         // or a dry-run merge, and a request should not start 1000 at once.
         let mut out = Vec::with_capacity(ids.len());
         for (i, id) in ids.iter().enumerate() {
-            out.push(NodeEntry(node::node(engine, &format!("ids[{i}]"), id).await.gql()));
+            out.push(NodeEntry(node::node(ctx, &format!("ids[{i}]"), id).await.gql()));
         }
         Ok(out)
     }

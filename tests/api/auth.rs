@@ -500,3 +500,28 @@ async fn the_author_header_is_ignored_once_authentication_is_on() {
     assert_eq!(data["branch"]["commits"]["edges"][0]["node"]["author"], "editor");
     app.stop().await;
 }
+
+/// Tokens and audit events have global ids that `node(id:)` resolves, for
+/// admins only.
+#[tokio::test]
+async fn token_and_audit_event_ids_resolve_for_admins() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("ids.db").display());
+    let admin = token(&url, "admin", Role::Admin, &[]).await;
+    let viewer = token(&url, "viewer", Role::Viewer, &[]).await;
+    let app = Live::start_at(&url, |_| {}).await;
+    let data =
+        ok(&app, &admin, "{ tokens { id name } auditLog(first: 1) { edges { node { id seq action } } } }", json!({}))
+            .await;
+    let token_id = data["tokens"][0]["id"].as_str().unwrap().to_owned();
+    let event = data["auditLog"]["edges"][0]["node"].clone();
+    let q = "query($a: ID!, $b: ID!) { nodes(ids: [$a, $b]) { id ... on ApiToken { name } ... on AuditEvent { seq action } } }";
+    let vars = json!({ "a": token_id, "b": event["id"] });
+    let found = ok(&app, &admin, q, vars.clone()).await;
+    assert_eq!(found["nodes"][0], json!({ "id": token_id, "name": "admin" }));
+    assert_eq!(found["nodes"][1], event);
+    let (_, denied) = app.gql_as(Some(&viewer), q, vars).await;
+    assert_eq!(denied["errors"][0]["extensions"]["code"], "FORBIDDEN", "{denied:#}");
+    assert_eq!(denied["data"]["nodes"], json!([null, null]));
+    app.stop().await;
+}

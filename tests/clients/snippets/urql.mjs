@@ -7,10 +7,10 @@ import { cacheExchange } from '@urql/exchange-graphcache';
 // pages, stats, traversals, diffs, merge results, server info): a null key
 // says so, and graphcache does not warn about them.
 export const EMBEDDED_TYPES = [
-  'BranchDiff', 'BranchStats', 'CacheInfo', 'CommitConnection', 'CommitEdge', 'Edge',
-  'InterfaceConnection', 'InterfaceEdge', 'Limits', 'LinkTypeConnection', 'LinkTypeEdge',
-  'MergeResult', 'ObjectTypeConnection', 'ObjectTypeEdge', 'PageInfo', 'Path', 'Property',
-  'ResponseCacheStats', 'ServerInfo', 'Traversal', 'TraversalNode',
+  'AuditEventConnection', 'AuditEventEdge', 'BranchDiff', 'BranchStats', 'CacheInfo', 'CommitConnection',
+  'CommitEdge', 'CreatedToken', 'Edge', 'InterfaceConnection', 'InterfaceEdge', 'Limits', 'LinkTypeConnection',
+  'LinkTypeEdge', 'MergeResult', 'ObjectTypeConnection', 'ObjectTypeEdge', 'PageInfo', 'Path', 'Property',
+  'ResponseCacheStats', 'ServerInfo', 'Traversal', 'TraversalNode', 'Viewer',
 ];
 
 // `schema`: the server's introspection result (`{ __schema }`), so

@@ -305,6 +305,25 @@ pub struct LimitArgs {
     /// connection; a further `subscribe` gets an `error` message.
     #[arg(long, env = "ONTOGRAPH_MAX_WS_OPERATIONS", default_value_t = 100)]
     pub max_ws_operations: usize,
+    /// Largest response in bytes; lists are charged before they are built,
+    /// so an answer that would be larger fails with LIMIT_EXCEEDED early.
+    #[arg(long, env = "ONTOGRAPH_MAX_RESPONSE_BYTES", default_value_t = DEFAULT_LIMITS.max_response_bytes)]
+    pub max_response_bytes: usize,
+    /// Largest input of a request in bytes: every argument with its
+    /// variables substituted (a variable used twice counts twice).
+    #[arg(long, env = "ONTOGRAPH_MAX_INPUT_BYTES", default_value_t = DEFAULT_LIMITS.max_input_bytes)]
+    pub max_input_bytes: usize,
+    /// Largest `variables` of a request, in bytes of JSON.
+    #[arg(long, env = "ONTOGRAPH_MAX_VARIABLES_BYTES", default_value_t = DEFAULT_LIMITS.max_variables_bytes)]
+    pub max_variables_bytes: usize,
+    /// Deepest nesting of a variable's JSON value.
+    #[arg(long, env = "ONTOGRAPH_MAX_VARIABLES_DEPTH", default_value_t = DEFAULT_LIMITS.max_variables_depth)]
+    pub max_variables_depth: usize,
+    /// Threads that parse large requests (documents over 16 KiB, bodies over
+    /// 64 KiB): how many are parsed at once. Parsing costs many times the
+    /// text's size in memory; past a queue of 64, requests are OVERLOADED.
+    #[arg(long, env = "ONTOGRAPH_MAX_CONCURRENT_PARSES", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub max_concurrent_parses: u16,
     /// Refuse introspection (`__schema`, `__type`); GraphiQL then has no docs or completion.
     #[arg(long, env = "ONTOGRAPH_NO_INTROSPECTION")]
     pub no_introspection: bool,
@@ -322,6 +341,10 @@ impl LimitArgs {
             max_directives: self.max_directives,
             timeout: self.request_timeout(),
             introspection: !self.no_introspection,
+            max_response_bytes: self.max_response_bytes,
+            max_input_bytes: self.max_input_bytes,
+            max_variables_bytes: self.max_variables_bytes,
+            max_variables_depth: self.max_variables_depth,
         }
     }
 

@@ -56,7 +56,7 @@ pub fn request_error(err: &Error) -> ServerError {
 /// `{"errors":[{"message":…,"extensions":{"code":…}}]}`.
 pub fn error_body(err: &Error) -> Bytes {
     let resp = Response::from_errors(vec![request_error(err)]);
-    Bytes::from(serde_json::to_vec(&Rejected(&resp)).unwrap_or_default())
+    super::json::write_response(&resp, false, usize::MAX).unwrap_or_default()
 }
 
 /// async-graphql's own limit errors, recognised by their fixed messages
@@ -83,20 +83,4 @@ pub fn fill_codes(mut resp: Response) -> Response {
         }
     }
     resp
-}
-
-/// A response refused before execution, as sent: without the `data`
-/// entry (GraphQL over HTTP: a request error has none).
-pub struct Rejected<'a>(pub &'a Response);
-
-impl serde::Serialize for Rejected<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("errors", &self.0.errors)?;
-        if !self.0.extensions.is_empty() {
-            m.serialize_entry("extensions", &self.0.extensions)?;
-        }
-        m.end()
-    }
 }

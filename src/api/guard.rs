@@ -38,6 +38,14 @@ pub struct QueryLimits {
     pub timeout: Option<Duration>,
     /// Whether `__schema` and `__type` are answered.
     pub introspection: bool,
+    /// Largest response in bytes (checked while rendering).
+    pub max_response_bytes: usize,
+    /// Largest input: every argument with its variables substituted.
+    pub max_input_bytes: usize,
+    /// Largest variables, in bytes of JSON.
+    pub max_variables_bytes: usize,
+    /// Deepest nesting of a variable's JSON value.
+    pub max_variables_depth: usize,
 }
 
 pub const DEFAULT_LIMITS: QueryLimits = QueryLimits {
@@ -45,11 +53,15 @@ pub const DEFAULT_LIMITS: QueryLimits = QueryLimits {
     max_complexity: 10_000,
     max_aliases: 100,
     max_root_fields: 64,
-    max_tokens: 50_000,
+    max_tokens: 10_000,
     max_document_bytes: 512 * 1024,
     max_directives: 10,
     timeout: Some(Duration::from_secs(30)),
     introspection: true,
+    max_response_bytes: 32 * 1024 * 1024,
+    max_input_bytes: 8 * 1024 * 1024,
+    max_variables_bytes: 4 * 1024 * 1024,
+    max_variables_depth: 32,
 };
 
 impl Default for QueryLimits {

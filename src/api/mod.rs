@@ -19,12 +19,15 @@ mod enums;
 mod error;
 pub mod guard;
 mod ids;
+mod input_bounds;
 mod inputs;
+mod json;
 mod limits;
 mod merge;
 mod mutation;
 mod node;
 mod observe;
+pub mod parsing;
 mod persisted;
 mod pipeline;
 mod prescan;
@@ -74,6 +77,8 @@ pub struct ApiOptions {
     /// The authenticator (token administration, the audit log); without
     /// one, in-process callers act as open-mode admins.
     pub auth: Option<crate::auth::Auth>,
+    /// Threads that parse large requests (`parsing`).
+    pub parse_threads: usize,
 }
 
 impl Default for ApiOptions {
@@ -85,6 +90,7 @@ impl Default for ApiOptions {
             metrics: None,
             shutdown: None,
             auth: None,
+            parse_threads: 1,
         }
     }
 }

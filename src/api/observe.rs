@@ -41,6 +41,13 @@ pub fn finished(metrics: Option<&Metrics>, op: Option<OperationType>, started: I
     }
 }
 
+/// Counts a response's errors by code, when there are metrics.
+pub fn count_errors_of(metrics: Option<&Metrics>, resp: &Response) {
+    if let Some(m) = metrics {
+        count_errors(m, resp);
+    }
+}
+
 /// Counts a response's errors by code.
 pub fn count_errors(metrics: &Metrics, resp: &Response) {
     for e in &resp.errors {

@@ -19,8 +19,11 @@ use async_graphql::{Data, Executor, Request, Response, ServerError};
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt};
 
-use super::error::{fill_codes, request_error, Rejected};
+use super::error::{fill_codes, request_error};
 use super::guard::{check_document, prescan, selected_operation, selects_introspection, QueryLimits};
+use super::input_bounds::check_inputs;
+use super::json::{self, ResponseBudget, Splice};
+use super::parsing::{Parsers, LARGE_DOCUMENT};
 use super::persisted::{PersistedQueries, Registration};
 use super::reads::reads;
 use super::responses::{Pending, ResponseCache};
@@ -75,6 +78,7 @@ pub struct Api(Arc<Inner>);
 
 struct Inner {
     schema: OntographSchema,
+    parsers: Parsers,
     engine: Engine,
     responses: ResponseCache,
     persisted: PersistedQueries,
@@ -106,6 +110,9 @@ fn reject(err: ServerError) -> Early {
     Early::Refused(Response::from_errors(vec![err]), Outcome::Rejected, None)
 }
 
+/// Responses estimated larger than this are written on the blocking pool.
+const OFF_RUNTIME_BYTES: usize = 256 * 1024;
+
 /// Whether async-graphql executed the operation: a request it refuses
 /// (validation, variable coercion) is answered with errors only — `data`
 /// null and no error with a path — while an executed one has `data`, or
@@ -119,6 +126,7 @@ impl Api {
         let schema = super::build_schema(engine.clone(), &opts);
         Api(Arc::new(Inner {
             schema,
+            parsers: Parsers::new(opts.parse_threads),
             engine,
             responses: opts.responses,
             persisted: PersistedQueries::new(opts.apq_capacity_bytes),
@@ -139,9 +147,15 @@ impl Api {
         &self.0.responses
     }
 
+    /// The threads that parse large requests.
+    pub fn parsers(&self) -> &Parsers {
+        &self.0.parsers
+    }
+
     /// Run one request and render its response.
     pub async fn run(&self, req: Request, transport: Transport) -> Executed {
         let started = Instant::now();
+        let budget = Arc::new(ResponseBudget::new(self.0.limits.max_response_bytes));
         let (resp, outcome, op, pending) = match self.check(req, transport).await {
             Err(Early::Cached(body)) => {
                 // A stored response of an executed query.
@@ -153,20 +167,31 @@ impl Api {
             Err(Early::Refused(resp, outcome, op)) => (fill_codes(resp), outcome, op, None),
             Ok(checked) => {
                 let (op, pending) = (checked.op, checked.pending);
-                let (resp, ran) = self.execute_checked(checked.req, op).await;
+                // Written by `json::write_response`: rendered lists are
+                // spliced in as bytes.
+                let req = checked.req.data(Splice).data(budget.clone());
+                let (resp, ran) = self.execute_checked(req, op).await;
                 (resp, if ran { Outcome::Ran } else { Outcome::Rejected }, Some(op), pending)
             }
         };
         observe::finished(self.0.metrics.as_ref(), op, started, &resp);
-        let body = match outcome {
-            Outcome::Ran => serde_json::to_vec(&resp),
-            _ => serde_json::to_vec(&Rejected(&resp)),
+        let max = self.0.limits.max_response_bytes;
+        let with_data = outcome == Outcome::Ran;
+        // A large response is written off the async workers (its lists were
+        // already written as bytes; what is left is copying).
+        let written = match budget.used() > OFF_RUNTIME_BYTES {
+            false => (json::write_response(&resp, with_data, max), resp),
+            true => tokio::task::spawn_blocking(move || (json::write_response(&resp, with_data, max), resp))
+                .await
+                .unwrap_or_else(|e| (Err(Error::internal(e)), Response::default())),
         };
-        let body = match body {
-            Ok(b) => Bytes::from(b),
-            Err(e) => {
-                let err = Error::internal(anyhow::Error::new(e).context("serializing a response"));
-                return Executed { body: super::error::error_body(&err), outcome: Outcome::Ran, replayed: false };
+        let (body, resp) = match written {
+            (Ok(body), resp) => (body, resp),
+            (Err(e), _) => {
+                let resp = Response::from_errors(vec![request_error(&e)]);
+                observe::count_errors_of(self.0.metrics.as_ref(), &resp);
+                let body = json::write_response(&resp, with_data, usize::MAX).unwrap_or_default();
+                return Executed { body, outcome, replayed: false };
             }
         };
         if let Some(p) = pending {
@@ -216,6 +241,14 @@ impl Api {
         }
         let name = req.operation_name.clone();
         let variables = req.variables.clone();
+        if req.query.len() >= LARGE_DOCUMENT {
+            // A large text is parsed on a parser thread (see `parsing`).
+            let text = std::mem::take(&mut req.query);
+            let parsed = inner.parsers.run(move || (async_graphql::parser::parse_query(&text), text)).await;
+            let (doc, text) = parsed.map_err(|e| refuse(e, Outcome::Rejected))?;
+            req.query = text;
+            req.set_parsed_query(doc.map_err(|e| reject(e.into()))?);
+        }
         let doc = req.parsed_query().map_err(|e| reject(e.clone()))?;
         check_document(doc, &inner.limits).map_err(|e| refuse(e, Outcome::Rejected))?;
         let Some(op) = selected_operation(doc, name.as_deref()) else {
@@ -227,6 +260,7 @@ impl Api {
         };
         let ty = op.node.ty;
         observe::on_span(Some(ty), name.as_deref());
+        check_inputs(doc, &op.node, &variables, &inner.limits).map_err(|e| refuse(e, Outcome::Rejected))?;
         let refused = |err: Error, outcome: Outcome| match refuse(err, outcome) {
             Early::Refused(resp, outcome, _) => Early::Refused(resp, outcome, Some(ty)),
             early => early,

@@ -114,6 +114,10 @@ impl QueryRoot {
             max_directives: q.max_directives,
             request_timeout_ms: q.timeout.map(|t| t.as_millis() as u64),
             introspection: q.introspection,
+            max_response_bytes: q.max_response_bytes,
+            max_input_bytes: q.max_input_bytes,
+            max_variables_bytes: q.max_variables_bytes,
+            max_variables_depth: q.max_variables_depth,
         };
         let responses = ctx.data_opt::<ResponseCache>().map_or_else(|| ResponseCache::new(0).stats(), |r| r.stats());
         ServerInfo { version: env!("CARGO_PKG_VERSION"), limits, cache: CacheInfo(engine.cache_stats()), responses }
@@ -216,4 +220,12 @@ pub struct Limits {
     request_timeout_ms: Option<u64>,
     /// Whether introspection (`__schema`, `__type`) is answered.
     introspection: bool,
+    /// Largest response in bytes (larger: LIMIT_EXCEEDED, found while rendering).
+    max_response_bytes: usize,
+    /// Largest input in bytes: every argument with its variables substituted.
+    max_input_bytes: usize,
+    /// Largest `variables` in bytes of JSON.
+    max_variables_bytes: usize,
+    /// Deepest nesting of a variable's JSON value.
+    max_variables_depth: usize,
 }

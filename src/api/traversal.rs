@@ -7,10 +7,10 @@ use async_graphql::{ComplexObject, Enum, Object, SimpleObject, ID};
 
 use super::entities::{LinkType, OntologyNode, Read};
 use super::enums::NodeKind;
-use super::render::{EdgeList, NodeList};
+use super::render::{EdgeList, EdgeSource, Edges, NodeList, Nodes};
 use crate::engine::TraversalLimits;
 use crate::error::{Error, Result};
-use crate::graph::{self, EdgeRef, GraphIndex, NodeId};
+use crate::graph::{self, EdgeRef, GraphIndex};
 use crate::model::link_id;
 
 /// Which way edges are followed.
@@ -83,20 +83,12 @@ impl Traversal {
     /// Reached nodes, each once at its shortest depth, ordered by (depth,
     /// apiName); start nodes have depth 0.
     async fn nodes(&self) -> NodeList {
-        let at = &self.at;
-        let g = &at.graph;
-        let node = |&(n, depth): &(NodeId, u32)| TraversalNode {
-            api_name: ID(g.name(n).to_string()),
-            kind: g.kind(n).into(),
-            depth,
-            at: at.clone(),
-        };
-        NodeList(self.result.nodes.iter().map(node).collect())
+        NodeList(Arc::new(Nodes { at: self.at.clone(), answer: self.result.clone() }))
     }
     /// Every edge the traversal followed between returned nodes, ordered
     /// by (source, target, relation).
     async fn edges(&self) -> EdgeList {
-        EdgeList(self.result.edges.iter().map(|&e| Edge { at: self.at.clone(), edge: e }).collect())
+        EdgeList(Arc::new(Edges { at: self.at.clone(), edges: EdgeSource::Traversal(self.result.clone()) }))
     }
     /// True when `limit`, `maxDepth`, a server cap or the time budget cut
     /// the answer short.
@@ -126,20 +118,8 @@ pub struct TraversalNode {
 }
 
 impl TraversalNode {
-    pub(super) fn name(&self) -> &str {
-        &self.api_name
-    }
-
-    pub(super) fn level(&self) -> u32 {
-        self.depth
-    }
-
-    /// The `kind` field's value, as the enum resolver gives it.
-    pub(super) fn kind_value(&self) -> async_graphql::Value {
-        async_graphql::Value::Enum(async_graphql::Name::new(match self.kind {
-            NodeKind::ObjectType => "OBJECT_TYPE",
-            NodeKind::Interface => "INTERFACE",
-        }))
+    pub(super) fn new(api_name: ID, kind: NodeKind, depth: u32, at: Arc<GraphState>) -> Self {
+        TraversalNode { api_name, kind, depth, at }
     }
 }
 
@@ -158,16 +138,8 @@ pub struct Edge {
 }
 
 impl Edge {
-    pub(super) fn source_name(&self) -> &str {
-        self.at.graph.name(self.edge.source)
-    }
-
-    pub(super) fn target_name(&self) -> &str {
-        self.at.graph.name(self.edge.target)
-    }
-
-    pub(super) fn relation_name(&self) -> &str {
-        self.at.graph.relation(self.edge.rel)
+    pub(super) fn new(at: Arc<GraphState>, edge: EdgeRef) -> Self {
+        Edge { at, edge }
     }
 }
 
@@ -214,7 +186,7 @@ impl Path {
     }
     /// The edges taken, in order, each in the ontology's direction.
     async fn edges(&self) -> EdgeList {
-        EdgeList(self.path.edges.iter().map(|&e| Edge { at: self.at.clone(), edge: e }).collect())
+        EdgeList(Arc::new(Edges { at: self.at.clone(), edges: EdgeSource::Path(self.path.edges.as_slice().into()) }))
     }
     /// Number of edges.
     async fn length(&self) -> usize {

@@ -20,6 +20,7 @@ use super::body::BodyError;
 use super::identity;
 use super::negotiate::{self, BodyKind, MediaType};
 use super::AppState;
+use crate::api::parsing::LARGE_BODY;
 use crate::api::{error_body, Executed, Outcome, Transport};
 use crate::auth::Principal;
 use crate::error::Error;
@@ -176,12 +177,27 @@ pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Body) -
             Ok(q) => BatchRequest::Single(Request::new(q)),
             Err(_) => return reject(&app, StatusCode::BAD_REQUEST, media, Error::bad_request("body is not UTF-8")),
         },
+        BodyKind::Json if body.len() >= LARGE_BODY => {
+            // Large bodies are parsed on the API's parser threads.
+            match app.api.parsers().run(move || parse_json_request(&body)).await {
+                Ok(Ok(b)) => b,
+                Ok(Err(msg)) => return reject(&app, StatusCode::BAD_REQUEST, media, Error::bad_request(msg)),
+                Err(e) => return overloaded(&app, media, e),
+            }
+        }
         BodyKind::Json => match parse_json_request(&body) {
             Ok(b) => b,
             Err(msg) => return reject(&app, StatusCode::BAD_REQUEST, media, Error::bad_request(msg)),
         },
     };
     execute(&app, &headers, principal, media, batch, Transport::HttpPost).await
+}
+
+/// 503 with `Retry-After` for an `OVERLOADED` server.
+pub(super) fn overloaded(app: &AppState, media: MediaType, err: Error) -> Response {
+    let mut res = reject(app, StatusCode::SERVICE_UNAVAILABLE, media, err);
+    res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    res
 }
 
 fn not_acceptable(app: &AppState) -> Response {

@@ -80,6 +80,7 @@ impl Server {
                 metrics: Some(metrics.clone()),
                 shutdown: Some(closing.clone()),
                 auth: Some(auth.clone()),
+                parse_threads: usize::from(args.limits.max_concurrent_parses),
             },
         );
         auth.spawn_refresh(closing.clone());

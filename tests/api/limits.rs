@@ -43,7 +43,11 @@ async fn a_10000_alias_query_is_limit_exceeded() {
     let app = Live::start().await;
     let fields: Vec<String> = (0..10_000).map(|i| format!("a{i}: __typename")).collect();
     let err = limit_error(&app, &format!("{{ {} }}", fields.join(" "))).await;
-    assert_eq!(err["message"], "the query has 10000 aliases; the limit is 100", "{err:#}");
+    // 30,000 tokens: refused by the token limit before any parse.
+    assert_eq!(err["message"], "the query has more than 10000 tokens", "{err:#}");
+    let fields: Vec<String> = (0..3_000).map(|i| format!("a{i}: __typename")).collect();
+    let err = limit_error(&app, &format!("{{ {} }}", fields.join(" "))).await;
+    assert_eq!(err["message"], "the query has 3000 aliases; the limit is 100", "{err:#}");
     app.assert_alive().await;
     app.stop().await;
 }
@@ -179,11 +183,12 @@ async fn server_limits_report_the_request_limits() {
         a.limits.request_timeout_ms = 0;
     })
     .await;
-    let q = "{ server { limits { maxQueryDepth maxComplexity maxAliases maxRootFields maxTokens maxDocumentBytes maxDirectives requestTimeoutMs introspection } } }";
+    let q = "{ server { limits { maxQueryDepth maxComplexity maxAliases maxRootFields maxTokens maxDocumentBytes maxDirectives requestTimeoutMs introspection maxResponseBytes maxInputBytes maxVariablesBytes maxVariablesDepth } } }";
     let data = app.ok(q, json!({})).await;
     let want = json!({
-        "maxQueryDepth": 32, "maxComplexity": 10000, "maxAliases": 7, "maxRootFields": 64, "maxTokens": 50000,
-        "maxDocumentBytes": 524288, "maxDirectives": 10, "requestTimeoutMs": null, "introspection": true
+        "maxQueryDepth": 32, "maxComplexity": 10000, "maxAliases": 7, "maxRootFields": 64, "maxTokens": 10000,
+        "maxDocumentBytes": 524288, "maxDirectives": 10, "requestTimeoutMs": null, "introspection": true,
+        "maxResponseBytes": 33554432, "maxInputBytes": 8388608, "maxVariablesBytes": 4194304, "maxVariablesDepth": 32
     });
     assert_eq!(data["server"]["limits"], want);
     app.stop().await;
@@ -229,4 +234,76 @@ async fn a_fragment_bomb_is_refused_without_expanding_it() {
     );
     app.assert_alive().await;
     app.stop().await;
+}
+
+/// VmRSS of a process, in bytes.
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 =
+        status.lines().find_map(|l| l.strip_prefix("VmRSS:")).unwrap().trim().trim_end_matches(" kB").parse().unwrap();
+    kib * 1024
+}
+
+/// The entity-inflation attack, sent to the real binary: one 64 KiB
+/// variable used as the description of 2,000 properties is 128 MiB of
+/// input once substituted. The request as reported (26,000 tokens) is
+/// refused before any parse (`--max-tokens`); one small enough to parse
+/// (500 properties: 32 MiB substituted) before async-graphql builds its
+/// input (`--max-input-bytes`). Nothing is written, and the server's
+/// memory does not grow with repetition (the report: +130 MB per request).
+/// The first requests of this size leave the allocator some pages on
+/// each thread they touch (any request with a 64 KiB variable does, about
+/// 20 MiB in all); after eight rounds of that warm-up, five more rounds add
+/// less than 16 MiB, and the whole run less than 128 MiB.
+#[tokio::test]
+async fn entity_inflation_is_refused_before_it_is_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("inflate.db").display());
+    let proc = crate::proc::Proc::spawn(&db).await;
+    let client = reqwest::Client::new();
+    let url = format!("http://{}/graphql", proc.addr);
+    let body = |n: usize| {
+        let props: Vec<String> =
+            (0..n).map(|i| format!("{{ apiName: \"p{i}\", dataType: STRING, description: $d }}")).collect();
+        let query = format!(
+            "mutation($d: String) {{ createObjectType(branch: \"main\", input: {{ apiName: \"Big\", properties: [{}] }}) {{ version }} }}",
+            props.join(", ")
+        );
+        json!({ "query": query, "variables": { "d": "x".repeat(64 * 1024) } }).to_string()
+    };
+    let attacks = [(body(2000), "tokens"), (body(500), "--max-input-bytes")];
+    let send = |body: String, limit: &'static str| {
+        let req = client.post(&url).header("content-type", "application/json").body(body);
+        async move {
+            let answer: serde_json::Value = req.send().await.unwrap().json().await.unwrap();
+            let err = error_with_code(&answer, "LIMIT_EXCEEDED");
+            assert!(err["message"].as_str().unwrap().contains(limit), "{answer:#}");
+        }
+    };
+    let pid = proc.child.id().unwrap();
+    let start = rss(pid);
+    for _ in 0..8 {
+        for (body, limit) in &attacks {
+            assert!(body.len() < 256 * 1024, "a small request: {} bytes", body.len());
+            send(body.clone(), limit).await;
+        }
+    }
+    let before = rss(pid);
+    for _ in 0..5 {
+        for (body, limit) in &attacks {
+            send(body.clone(), limit).await;
+        }
+    }
+    let grown = rss(pid).saturating_sub(before);
+    eprintln!(
+        "entity inflation: RSS {} KiB at start, {} KiB after eight rounds, +{} KiB after five more",
+        start / 1024,
+        before / 1024,
+        grown / 1024
+    );
+    assert!(grown < 16 * 1024 * 1024, "RSS grew by {} KiB", grown / 1024);
+    assert!(rss(pid) < start + 128 * 1024 * 1024, "RSS {} KiB from {} KiB", rss(pid) / 1024, start / 1024);
+    let v = client.post(&url).header("content-type", "application/json").body(r#"{"query":"{ branch { version } }"}"#);
+    let v: serde_json::Value = v.send().await.unwrap().json().await.unwrap();
+    assert_eq!(v["data"]["branch"]["version"], 0, "nothing written");
 }

@@ -240,3 +240,41 @@ async fn direct_rendering_equals_the_resolvers() {
     );
     assert!(!direct["branch"]["traverse"]["edges"].as_array().unwrap().is_empty());
 }
+
+/// Over HTTP node and edge lists are written as JSON bytes (a long one on
+/// the blocking pool) and spliced into the response: the answer equals
+/// the in-process one, built as values, byte for byte once parsed — for a
+/// list long enough to be written off the runtime too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn written_lists_equal_the_values_over_http() {
+    let live = crate::live::Live::start().await;
+    let mut doc = vec![];
+    ontograph::cli::generate(10_000, 7, &mut doc).unwrap();
+    let doc: ontograph::model::Document = serde_json::from_slice(&doc).unwrap();
+    live.server.engine.import("main", doc.into_entities().collect(), "generated".into(), None).await.unwrap();
+    let in_process = TestApp::from_engine(live.server.engine.clone(), "unused");
+    let q = r#"{ branch { traverse(from: ["T0"], direction: BOTH, maxDepth: 6, limit: 100000) {
+        nodes { __typename n: apiName kind depth } edges { source target relation __typename } truncated } } }"#;
+    let over_http = live.ok(q, json!({})).await;
+    let values = in_process.ok(q, json!({})).await;
+    assert_eq!(over_http, values);
+    let n = over_http["branch"]["traverse"]["nodes"].as_array().unwrap().len();
+    assert!(n > 4096, "long enough to be written on the blocking pool: {n}");
+    live.stop().await;
+}
+
+/// `--max-response-bytes`: a list that would not fit fails with
+/// LIMIT_EXCEEDED before it is built; a smaller answer is whole.
+#[tokio::test]
+async fn answers_larger_than_the_response_limit_are_refused() {
+    let live = crate::live::Live::start_with(|a| a.limits.max_response_bytes = 600).await;
+    live.server.engine.seed_demo_if_empty().await.unwrap();
+    let big =
+        r#"{ branch { traverse(from: ["Employee"], direction: BOTH, maxDepth: 10) { nodes { apiName depth } } } }"#;
+    let (_, body) = live.gql(big, json!({})).await;
+    let err = crate::live::error_with_code(&body, "LIMIT_EXCEEDED");
+    assert!(err["message"].as_str().unwrap().contains("--max-response-bytes"), "{body:#}");
+    let small = r#"{ branch { traverse(from: ["Employee"], maxDepth: 1) { nodes { apiName } } } }"#;
+    assert!(live.ok(small, json!({})).await["branch"]["traverse"]["nodes"].as_array().unwrap().len() > 1);
+    live.stop().await;
+}

@@ -8,6 +8,7 @@
 //! engine's answers are made of; on `metrics` and `error`. Never on
 //! `store` or `http` (docs/ARCHITECTURE.md, "Module map").
 
+mod annotations;
 mod answer;
 mod branch;
 mod commit;

@@ -121,8 +121,8 @@ pub fn read(reader: impl BufRead, file: &str) -> Result<(Vec<Entity>, Summary), 
         if let HeaderClause::Ontology(o) = &clause {
             ontology = Some(o.as_str().to_owned());
         }
-        let (tag, value) = split_tag(&clause.to_string());
-        header.entry(tag).or_default().push(value);
+        let (tag, _) = split_tag(&clause.to_string());
+        header.entry(tag).or_default().push(raw_value(&line, None));
     }
     if !header.is_empty() {
         let curie = ontology.filter(|o| validate::curie("curie", Some(o)).is_ok());
@@ -176,11 +176,35 @@ fn syntax(file: &str, e: SyntaxError, line_of: impl Fn(usize) -> usize, what: &s
     }
 }
 
-/// The annotation value of a clause: its text after `tag: `, with its
-/// qualifiers.
-fn value_of(clause: &impl std::fmt::Display, qualifiers: Option<&QualifierList>) -> (String, String) {
-    let (tag, value) = split_tag(&clause.to_string());
-    (tag, with_qualifiers(value, qualifiers))
+/// The value of a clause as the file writes it: the line after `tag:`,
+/// trimmed, without its trailing `! comment`.
+fn raw_value(line: &str, comment: Option<&fastobo::ast::Comment>) -> String {
+    let value = line.trim().split_once(':').map_or("", |(_, v)| v).trim();
+    match comment {
+        Some(c) => match value.strip_suffix(c.to_string().as_str()) {
+            Some(v) => v.trim_end().to_owned(),
+            None => value.rsplit_once(" !").map_or(value, |(v, _)| v).trim_end().to_owned(),
+        },
+        None => value.to_owned(),
+    }
+}
+
+/// What follows the quoted string a value starts with (a definition's
+/// `[xrefs]` and qualifiers).
+fn after_quoted(value: &str) -> Option<String> {
+    let b = value.as_bytes();
+    if b.first() != Some(&b'"') {
+        return None;
+    }
+    let mut i = 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(value[i + 1..].trim().to_owned()),
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 fn with_qualifiers(mut value: String, qualifiers: Option<&QualifierList>) -> String {
@@ -270,19 +294,20 @@ impl Reader {
             }
         };
         // Line of the k-th clause after `id:` (blank and `!` lines skipped).
-        let clause_lines: Vec<usize> = frame
+        let clause_lines: Vec<(usize, &str)> = frame
             .iter()
             .skip(1)
             .filter(|(_, l)| {
                 let t = l.trim();
                 !t.is_empty() && !t.starts_with('!')
             })
-            .map(|(n, _)| *n)
+            .map(|(n, l)| (*n, l.as_str()))
             .collect();
-        let at = |k: usize| clause_lines.get(k + 1).copied().unwrap_or(start);
+        let at = |k: usize| clause_lines.get(k + 1).map_or(start, |&(n, _)| n);
+        let raw = |k: usize| clause_lines.get(k + 1).map_or("", |&(_, l)| l);
         match parsed {
-            EntityFrame::Term(t) => self.term(&t, start, at),
-            EntityFrame::Typedef(t) => self.typedef(&t, start, at),
+            EntityFrame::Term(t) => self.term(&t, start, at, raw),
+            EntityFrame::Typedef(t) => self.typedef(&t, start, at, raw),
             EntityFrame::Instance(_) => {
                 Err(FormatError::at(&self.file, start, None, "[Instance] stanzas are not supported".into()))
             }
@@ -316,11 +341,12 @@ impl Reader {
         checked.map_err(|err| self.err(line, format!("{what}: {err}")))
     }
 
-    fn term(
+    fn term<'r>(
         &mut self,
         t: &fastobo::ast::TermFrame,
         start: usize,
         at: impl Fn(usize) -> usize,
+        raw: impl Fn(usize) -> &'r str,
     ) -> Result<(), FormatError> {
         let id = t.id().as_inner().to_string();
         let name = ids::node_name(&id).map_err(|m| self.err(start + 1, m))?;
@@ -350,8 +376,9 @@ impl Reader {
                 }
                 TermClause::Def(d) => {
                     o.description = Some(d.text().as_str().to_owned());
-                    if !d.xrefs().is_empty() || q.is_some() {
-                        let rest = with_qualifiers(d.xrefs().to_string(), q);
+                    let rest = after_quoted(&raw_value(raw(k), line.comment()))
+                        .unwrap_or_else(|| with_qualifiers(d.xrefs().to_string(), q));
+                    if rest != "[]" {
                         o.annotations.entry("def".into()).or_default().push(rest);
                     }
                 }
@@ -391,8 +418,8 @@ impl Reader {
                     self.summary.intersections += 1;
                 }
                 other => {
-                    let (tag, value) = value_of(other, q);
-                    o.annotations.entry(tag).or_default().push(value);
+                    let (tag, _) = split_tag(&other.to_string());
+                    o.annotations.entry(tag).or_default().push(raw_value(raw(k), line.comment()));
                 }
             }
         }
@@ -435,11 +462,12 @@ impl Reader {
         Ok(())
     }
 
-    fn typedef(
+    fn typedef<'r>(
         &mut self,
         t: &fastobo::ast::TypedefFrame,
         start: usize,
         at: impl Fn(usize) -> usize,
+        raw: impl Fn(usize) -> &'r str,
     ) -> Result<(), FormatError> {
         let id = t.id().as_inner().to_string();
         let name = ids::relation_name(&id).map_err(|m| self.err(start + 1, m))?;
@@ -465,8 +493,9 @@ impl Reader {
                 }
                 TypedefClause::Def(d) => {
                     i.description = Some(d.text().as_str().to_owned());
-                    if !d.xrefs().is_empty() || q.is_some() {
-                        let rest = with_qualifiers(d.xrefs().to_string(), q);
+                    let rest = after_quoted(&raw_value(raw(k), line.comment()))
+                        .unwrap_or_else(|| with_qualifiers(d.xrefs().to_string(), q));
+                    if rest != "[]" {
                         i.annotations.entry("def".into()).or_default().push(rest);
                     }
                 }
@@ -481,8 +510,8 @@ impl Reader {
                     self.pending.push(Pending { line: at(k), from: id.clone(), tag: "is_a", to: p, relation: true });
                 }
                 other => {
-                    let (tag, value) = value_of(other, q);
-                    i.annotations.entry(tag).or_default().push(value);
+                    let (tag, _) = split_tag(&other.to_string());
+                    i.annotations.entry(tag).or_default().push(raw_value(raw(k), line.comment()));
                 }
             }
         }
@@ -606,8 +635,20 @@ fn quoted(s: &str) -> String {
     fastobo::ast::QuotedString::new(s.to_owned()).to_string()
 }
 
-fn unquoted(s: &str) -> String {
-    fastobo::ast::UnquotedString::new(s.to_owned()).to_string()
+/// An OBO unquoted string: `\\`, newlines, `!` and `{` escaped, nothing else
+/// (fastobo also escapes `"`, which OBO files do not).
+pub(crate) fn unquoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '!' => out.push_str("\\!"),
+            '{' => out.push_str("\\{"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The id a node is written with: its curie, else the id its apiName is
@@ -715,12 +756,12 @@ pub fn write(o: &Ontology, out: &mut impl Write) -> anyhow::Result<Summary> {
         let curie = o.interface(api_name).and_then(|i| i.curie.as_deref());
         node_id(api_name, curie, true).map_err(anyhow::Error::msg)
     };
-    let comment = |s: &str| unquoted(s).replace('!', "\\!");
+    let comment = |s: &str| s.replace('\n', " ");
     for t in o.object_types_after(None) {
         let id = term_id(&t.api_name)?;
         let mut f = FrameText::new();
         f.annotations(TERM_ORDER, &t.annotations, &["def"]);
-        if t.display_name != t.api_name {
+        if t.display_name != t.api_name || t.api_name == id {
             f.push(TERM_ORDER, "name", unquoted(&t.display_name));
         }
         if let Some(d) = &t.description {
@@ -764,7 +805,7 @@ pub fn write(o: &Ontology, out: &mut impl Write) -> anyhow::Result<Summary> {
         let id = relation_id(&i.api_name)?;
         let mut f = FrameText::new();
         f.annotations(TYPEDEF_ORDER, &i.annotations, &["def"]);
-        if i.display_name != i.api_name {
+        if i.display_name != i.api_name || i.api_name == id {
             f.push(TYPEDEF_ORDER, "name", unquoted(&i.display_name));
         }
         if let Some(d) = &i.description {
@@ -782,6 +823,7 @@ pub fn write(o: &Ontology, out: &mut impl Write) -> anyhow::Result<Summary> {
         out.write_all(text.as_bytes())?;
         summary.typedefs += 1;
     }
+    out.write_all(b"\n")?;
     Ok(summary)
 }
 

@@ -34,9 +34,7 @@ use std::rc::Rc;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use fastobo::ast::{
-    Ident, Line, PropertyValue, QuotedString, SynonymScope, TermClause, TypedefClause, UnquotedString, Xref,
-};
+use fastobo::ast::{Ident, Line, PropertyValue, QuotedString, SynonymScope, TermClause, TypedefClause, Xref};
 use fastobo::parser::{Cache, FromPair};
 use fastobo::syntax::{Lexer, Rule};
 use oxrdf::{BlankNode, Literal, NamedNode, NamedOrBlankNode, Term, Triple};
@@ -139,6 +137,49 @@ fn is_xml(head: &[u8]) -> bool {
             .iter()
             .take_while(|b| !b.is_ascii_whitespace() && **b != b'>')
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'-' | b'.'))
+}
+
+/// The IRI of an OBO id, as `write` spells it: a URL as itself, a CURIE
+/// with a known prefix in that namespace, another CURIE as an OBO PURL, an
+/// unprefixed id in the ontology's namespace (`base#id`).
+fn iri_for_id(id: &str, base: &str) -> String {
+    if id.contains("://") {
+        return id.to_owned();
+    }
+    match id.split_once(':') {
+        Some((p, l)) => match PREFIXES.iter().find(|(q, _)| *q == p && *q != "obo") {
+            Some((_, ns)) => format!("{ns}{l}"),
+            None => format!("{OBO}{p}_{l}"),
+        },
+        None => format!("{base}#{id}"),
+    }
+}
+
+/// The OBO id of an IRI (the inverse of `iri_for_id` where it has one).
+fn id_for_iri(iri: &str, base: &str) -> String {
+    if let Some(c) = ids::curie_of_purl(iri) {
+        return c;
+    }
+    if !base.is_empty() {
+        for sep in ['#', '/'] {
+            if let Some(local) = iri.strip_prefix(&format!("{base}{sep}")) {
+                if !local.is_empty() && !local.contains(['/', '#', ':']) {
+                    return local.to_owned();
+                }
+            }
+        }
+    }
+    for (p, ns) in PREFIXES {
+        if let Some(local) = iri.strip_prefix(ns) {
+            if p != "obo"
+                && !local.is_empty()
+                && local.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                return format!("{p}:{local}");
+            }
+        }
+    }
+    iri.to_owned()
 }
 
 type Subject = NamedOrBlankNode;
@@ -271,25 +312,14 @@ impl Reader {
         FormatError { file: self.file.clone(), line: None, column: None, message }
     }
 
-    /// The OBO id of a class or relation IRI.
+    /// The OBO id of a class or relation IRI: its `oboInOwl:id`, else
+    /// `id_for_iri`.
     fn id_of(&self, iri: &str) -> String {
         let s = Subject::NamedNode(NamedNode::new_unchecked(iri));
-        if let Some(id) = self.g.objects(&s, &v("id", OIO)).find_map(literal) {
-            return id.to_owned();
+        match self.g.objects(&s, &v("id", OIO)).find_map(literal) {
+            Some(id) => id.to_owned(),
+            None => id_for_iri(iri, &self.base),
         }
-        if let Some(c) = ids::curie_of_purl(iri) {
-            return c;
-        }
-        if !self.base.is_empty() {
-            for sep in ['#', '/'] {
-                if let Some(local) = iri.strip_prefix(&format!("{}{sep}", self.base)) {
-                    if !local.is_empty() && !local.contains(['/', '#', ':']) {
-                        return local.to_owned();
-                    }
-                }
-            }
-        }
-        iri.to_owned()
     }
 
     fn relation_id_of(&self, iri: &str) -> String {
@@ -300,20 +330,9 @@ impl Reader {
         }
     }
 
-    /// Shorten an IRI for an OBO `property_value`: a known prefix, an OBO
-    /// PURL as CURIE, else the IRI itself.
+    /// An IRI as an OBO id in a `property_value`.
     fn compact(&self, iri: &str) -> String {
-        if let Some(c) = ids::curie_of_purl(iri) {
-            return c;
-        }
-        for (p, ns) in PREFIXES {
-            if let Some(local) = iri.strip_prefix(ns) {
-                if !local.is_empty() && local.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-                    return format!("{p}:{local}");
-                }
-            }
-        }
-        self.id_of(iri)
+        id_for_iri(iri, &self.base)
     }
 
     fn run(mut self) -> Result<(Vec<Entity>, Summary), FormatError> {
@@ -439,14 +458,6 @@ impl Reader {
                 continue;
             }
             let ax = axioms.get(&(s.to_owned(), p.to_owned(), term_key(o)));
-            let xrefs = || -> Vec<Xref> {
-                ax.into_iter()
-                    .flatten()
-                    .filter(|(q, _)| q == &v("hasDbXref", OIO))
-                    .filter_map(|(_, t)| literal(t))
-                    .filter_map(|x| Ident::from_str(x).ok().map(Xref::new))
-                    .collect()
-            };
             if let Some(scope) = SCOPES.iter().find(|(_, local)| p == v(local, OIO)).map(|(s, _)| *s) {
                 if let Some(text) = literal(o) {
                     let ty = ax
@@ -455,14 +466,9 @@ impl Reader {
                         .find(|(q, _)| q == &v("hasSynonymType", OIO))
                         .and_then(|(_, t)| named(t))
                         .map(|t| self.local_or_curie(t));
-                    let scope = SynonymScope::from_str(scope).expect("a known scope");
-                    let desc = QuotedString::new(text.to_owned());
-                    let xrefs = fastobo::ast::XrefList::new(xrefs());
-                    let syn = match ty.and_then(|t| fastobo::ast::SynonymTypeIdent::from_str(&t).ok()) {
-                        Some(ty) => fastobo::ast::Synonym::with_type_and_xrefs(desc, scope, ty, xrefs),
-                        None => fastobo::ast::Synonym::with_xrefs(desc, scope, xrefs),
-                    };
-                    push("synonym", syn.to_string());
+                    let anns: Vec<(String, Term)> = ax.cloned().unwrap_or_default();
+                    let syn = synonym_text(text, scope, ty.as_deref(), &anns);
+                    push("synonym", syn);
                     continue;
                 }
             }
@@ -471,7 +477,7 @@ impl Reader {
             } else if p == v("inSubset", OIO) {
                 named(o).map(|x| ("subset", self.local_or_curie(x)))
             } else if p == v("comment", RDFS) {
-                literal(o).map(|x| ("comment", UnquotedString::new(x.to_owned()).to_string()))
+                literal(o).map(|x| ("comment", super::obo::unquoted(x)))
             } else if p == v("hasOBONamespace", OIO) {
                 literal(o).map(|x| ("namespace", x.to_owned()))
             } else if p == v("hasAlternativeId", OIO) {
@@ -501,13 +507,9 @@ impl Reader {
         out
     }
 
-    /// A subset or synonym type IRI as OBO names it: the local name after
-    /// `#` in the ontology's namespace, else a CURIE or the IRI.
+    /// A subset or synonym type IRI as OBO names it.
     fn local_or_curie(&self, iri: &str) -> String {
-        match iri.rsplit_once('#') {
-            Some((ns, local)) if ns == self.base || ns.starts_with(OBO) => local.to_owned(),
-            _ => self.compact(iri),
-        }
+        id_for_iri(iri, &self.base)
     }
 
     fn definition(
@@ -519,16 +521,9 @@ impl Reader {
         let Some(def) = self.g.objects(&subject, DEFINITION).find(|o| literal(o).is_some()) else {
             return (None, None);
         };
-        let xrefs: Vec<Xref> = axioms
-            .get(&(s.to_owned(), DEFINITION.to_owned(), term_key(def)))
-            .into_iter()
-            .flatten()
-            .filter(|(q, _)| q == &v("hasDbXref", OIO))
-            .filter_map(|(_, t)| literal(t))
-            .filter_map(|x| Ident::from_str(x).ok().map(Xref::new))
-            .collect();
-        let rest = (!xrefs.is_empty()).then(|| fastobo::ast::XrefList::new(xrefs).to_string());
-        (literal(def).map(str::to_owned), rest)
+        let anns = axioms.get(&(s.to_owned(), DEFINITION.to_owned(), term_key(def)));
+        let rest = xref_list_text(anns.map_or(&[][..], Vec::as_slice));
+        (literal(def).map(str::to_owned), (rest != "[]").then_some(rest))
     }
 
     fn class_name(&self, iri: &str) -> Result<String, String> {
@@ -731,16 +726,12 @@ impl<'a> Writer<'a> {
 
     /// The IRI of an OBO id.
     fn iri_of(&self, id: &str) -> NamedNode {
-        if id.contains("://") {
-            return iri(id);
-        }
-        match id.split_once(':') {
-            Some((p, l)) => match PREFIXES.iter().find(|(q, _)| *q == p && *q != "obo") {
-                Some((_, ns)) => iri(&format!("{ns}{l}")),
-                None => iri(&format!("{OBO}{p}_{l}")),
-            },
-            None => iri(&format!("{}#{id}", self.base)),
-        }
+        iri(&iri_for_id(id, &self.base))
+    }
+
+    /// Whether the id comes back from its IRI as itself.
+    fn round_trips(&self, id: &str) -> bool {
+        id_for_iri(&iri_for_id(id, &self.base), &self.base) == id
     }
 
     fn term_iri(&self, api_name: &str) -> anyhow::Result<NamedNode> {
@@ -816,7 +807,7 @@ impl<'a> Writer<'a> {
                 .map(|l| (Some(l.as_inner().clone()), l.qualifiers().is_some()))
         };
         let mapped = match clause {
-            Some((Some(c), false)) => self.standard(s, &c),
+            Some((Some(c), false)) => self.standard(s, &c, value),
             _ => false,
         };
         if !mapped {
@@ -824,65 +815,80 @@ impl<'a> Writer<'a> {
         }
     }
 
-    /// Write a clause in the standard vocabulary; false when it has none.
-    fn standard(&mut self, s: &NamedNode, c: &TermClause) -> bool {
-        match c {
+    /// Write a clause in the standard vocabulary, when it has one and the
+    /// reader turns what is written back into exactly `value` (the
+    /// annotation's text); false otherwise, and nothing is written.
+    fn standard(&mut self, s: &NamedNode, c: &TermClause, value: &str) -> bool {
+        let lit = |x: &str| -> Term { Literal::new_simple_literal(x).into() };
+        let (p, o, anns, back): (String, Term, Vec<(String, Term)>, String) = match c {
             TermClause::Synonym(syn) => {
                 let Some(xrefs) = Self::xref_terms(syn.xrefs()) else { return false };
                 let scope = syn.scope().to_string();
                 let local = SCOPES.iter().find(|(sc, _)| *sc == scope).map(|(_, l)| *l).expect("four scopes");
-                let p = v(local, OIO);
-                let text: Term = Literal::new_simple_literal(syn.description().as_str()).into();
-                self.add(s.clone(), &p, text.clone());
+                let text = syn.description().as_str();
                 let mut anns = xrefs;
-                if let Some(ty) = syn.ty() {
-                    anns.push((v("hasSynonymType", OIO), self.iri_of(&ty.to_string()).into()));
+                let ty = syn.ty().map(|t| t.to_string());
+                if let Some(ty) = &ty {
+                    if !self.round_trips(ty) {
+                        return false;
+                    }
+                    anns.push((v("hasSynonymType", OIO), self.iri_of(ty).into()));
                 }
-                self.axiom(s, &p, text, anns);
-                true
+                let back = synonym_text(text, &scope, ty.as_deref(), &anns);
+                (v(local, OIO), lit(text), anns, back)
             }
             TermClause::Xref(x) if x.description().is_none() => {
-                self.add(s.clone(), &v("hasDbXref", OIO), Literal::new_simple_literal(x.id().to_string()));
-                true
+                let id = x.id().to_string();
+                (v("hasDbXref", OIO), lit(&id), vec![], id)
             }
             TermClause::Subset(x) => {
-                let subset = self.iri_of(&x.to_string());
-                self.add(s.clone(), &v("inSubset", OIO), subset);
-                true
+                let id = x.to_string();
+                let iri = self.iri_of(&id);
+                (v("inSubset", OIO), iri.clone().into(), vec![], id_for_iri(iri.as_str(), &self.base))
             }
             TermClause::Comment(text) => {
-                self.add(s.clone(), &v("comment", RDFS), Literal::new_simple_literal(text.as_str()));
-                true
+                (v("comment", RDFS), lit(text.as_str()), vec![], super::obo::unquoted(text.as_str()))
             }
             TermClause::Namespace(ns) => {
-                self.add(s.clone(), &v("hasOBONamespace", OIO), Literal::new_simple_literal(ns.to_string()));
-                true
+                let ns = ns.to_string();
+                (v("hasOBONamespace", OIO), lit(&ns), vec![], ns)
             }
             TermClause::AltId(id) => {
-                self.add(s.clone(), &v("hasAlternativeId", OIO), Literal::new_simple_literal(id.to_string()));
-                true
+                let id = id.to_string();
+                (v("hasAlternativeId", OIO), lit(&id), vec![], id)
             }
             TermClause::ReplacedBy(id) => {
-                let target = self.iri_of(&id.to_string());
-                self.add(s.clone(), REPLACED_BY, target);
-                true
+                let id = id.to_string();
+                let iri = self.iri_of(&id);
+                (REPLACED_BY.to_owned(), iri.clone().into(), vec![], id_for_iri(iri.as_str(), &self.base))
             }
             TermClause::PropertyValue(pv) => match pv.as_ref() {
                 PropertyValue::Resource(r) => {
-                    let p = self.iri_of(&r.property().to_string());
-                    let target = self.iri_of(&r.target().to_string());
-                    self.add(s.clone(), p.as_str(), target);
-                    true
+                    let (rel, target) = (r.property().to_string(), r.target().to_string());
+                    let (p, t) = (self.iri_of(&rel), self.iri_of(&target));
+                    let back = format!("{} {}", id_for_iri(p.as_str(), &self.base), id_for_iri(t.as_str(), &self.base));
+                    (p.into_string(), t.into(), vec![], back)
                 }
                 PropertyValue::Literal(l) => {
-                    let p = self.iri_of(&l.property().to_string());
-                    let dt = self.iri_of(&l.datatype().to_string());
-                    self.add(s.clone(), p.as_str(), Literal::new_typed_literal(l.literal().as_str(), dt));
-                    true
+                    let (rel, dt) = (l.property().to_string(), l.datatype().to_string());
+                    let (p, dt) = (self.iri_of(&rel), self.iri_of(&dt));
+                    let back = format!(
+                        "{} {} {}",
+                        id_for_iri(p.as_str(), &self.base),
+                        QuotedString::new(l.literal().as_str().to_owned()),
+                        id_for_iri(dt.as_str(), &self.base)
+                    );
+                    (p.into_string(), Literal::new_typed_literal(l.literal().as_str(), dt).into(), vec![], back)
                 }
             },
-            _ => false,
+            _ => return false,
+        };
+        if back != value {
+            return false;
         }
+        self.add(s.clone(), &p, o.clone());
+        self.axiom(s, &p, o, anns);
+        true
     }
 
     fn annotations(&mut self, s: &NamedNode, a: &Annotations, typedef: bool) {
@@ -901,7 +907,7 @@ impl<'a> Writer<'a> {
         let (Some(d), Some(rest)) = (description, a.get("def").and_then(|v| v.first())) else { return };
         let parsed = fastobo::ast::Definition::from_str(&format!("{} {rest}", QuotedString::new(d.to_owned())));
         match parsed.ok().and_then(|def| Self::xref_terms(def.xrefs())) {
-            Some(anns) if !rest.contains('{') => {
+            Some(anns) if xref_list_text(&anns) == *rest => {
                 self.axiom(s, DEFINITION, Literal::new_simple_literal(d).into(), anns);
             }
             _ => self.add(s.clone(), &v("def", OIO), Literal::new_simple_literal(rest)),
@@ -1002,6 +1008,36 @@ impl<'a> Writer<'a> {
         self.summary.typedefs += 1;
         Ok(())
     }
+}
+
+/// The `[xrefs]` the reader builds from `hasDbXref` axiom annotations.
+fn xref_list_text(anns: &[(String, Term)]) -> String {
+    let xrefs: Vec<Xref> = anns
+        .iter()
+        .filter(|(q, _)| q == &v("hasDbXref", OIO))
+        .filter_map(|(_, t)| literal(t))
+        .filter_map(|x| Ident::from_str(x).ok().map(Xref::new))
+        .collect();
+    fastobo::ast::XrefList::new(xrefs).to_string()
+}
+
+/// The synonym the reader builds from an OWL synonym and its axiom
+/// annotations (`hasDbXref` literals, `hasSynonymType`).
+fn synonym_text(text: &str, scope: &str, ty: Option<&str>, anns: &[(String, Term)]) -> String {
+    let xrefs: Vec<Xref> = anns
+        .iter()
+        .filter(|(q, _)| q == &v("hasDbXref", OIO))
+        .filter_map(|(_, t)| literal(t))
+        .filter_map(|x| Ident::from_str(x).ok().map(Xref::new))
+        .collect();
+    let scope = SynonymScope::from_str(scope).expect("a known scope");
+    let desc = QuotedString::new(text.to_owned());
+    let xrefs = fastobo::ast::XrefList::new(xrefs);
+    match ty.and_then(|t| fastobo::ast::SynonymTypeIdent::from_str(t).ok()) {
+        Some(ty) => fastobo::ast::Synonym::with_type_and_xrefs(desc, scope, ty, xrefs),
+        None => fastobo::ast::Synonym::with_xrefs(desc, scope, xrefs),
+    }
+    .to_string()
 }
 
 /// One clause line (`tag: value\n`), or `None` when it does not parse whole.

@@ -184,6 +184,10 @@ fn id_for_iri(iri: &str, base: &str) -> String {
 
 type Subject = NamedOrBlankNode;
 
+/// `owl:Axiom` annotations: (source IRI, property IRI, target) → the
+/// annotations (property IRI, value).
+type Axioms = HashMap<(String, String, String), Vec<(String, Term)>>;
+
 /// Triples grouped by subject, in file order.
 #[derive(Default)]
 struct Graph {
@@ -346,7 +350,7 @@ impl Reader {
         }
         let mut entities = Vec::new();
         // Axiom annotations: (source, property, target) → [(property, value)].
-        let mut axioms: HashMap<(String, String, String), Vec<(String, Term)>> = HashMap::new();
+        let mut axioms: Axioms = HashMap::new();
         for s in &subjects {
             if matches!(s, Subject::BlankNode(_)) && self.g.has_type(s, &v("Axiom", OWL)) {
                 let one = |p: &str| self.g.objects(s, p).next().cloned();
@@ -445,7 +449,7 @@ impl Reader {
         &mut self,
         s: &str,
         skip: &[String],
-        axioms: &HashMap<(String, String, String), Vec<(String, Term)>>,
+        axioms: &Axioms,
         typedef: bool,
     ) -> Annotations {
         let subject = Subject::NamedNode(iri(s));
@@ -515,7 +519,7 @@ impl Reader {
     fn definition(
         &self,
         s: &str,
-        axioms: &HashMap<(String, String, String), Vec<(String, Term)>>,
+        axioms: &Axioms,
     ) -> (Option<String>, Option<String>) {
         let subject = Subject::NamedNode(iri(s));
         let Some(def) = self.g.objects(&subject, DEFINITION).find(|o| literal(o).is_some()) else {
@@ -533,7 +537,7 @@ impl Reader {
     fn class(
         &mut self,
         s: &str,
-        axioms: &HashMap<(String, String, String), Vec<(String, Term)>>,
+        axioms: &Axioms,
     ) -> Result<(ObjectType, Vec<LinkType>), FormatError> {
         let id = self.id_of(s);
         let name = ids::node_name(&id).map_err(|m| self.err(m))?;
@@ -619,7 +623,7 @@ impl Reader {
         &mut self,
         s: &str,
         relations: &HashSet<String>,
-        axioms: &HashMap<(String, String, String), Vec<(String, Term)>>,
+        axioms: &Axioms,
     ) -> Result<Interface, FormatError> {
         let id = self.relation_id_of(s);
         let name = ids::relation_name(&id).map_err(|m| self.err(m))?;

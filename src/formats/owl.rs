@@ -445,13 +445,7 @@ impl Reader {
 
     /// Annotation assertions of `s` other than those in `skip`, as OBO
     /// clauses.
-    fn annotations(
-        &mut self,
-        s: &str,
-        skip: &[String],
-        axioms: &Axioms,
-        typedef: bool,
-    ) -> Annotations {
+    fn annotations(&mut self, s: &str, skip: &[String], axioms: &Axioms, typedef: bool) -> Annotations {
         let subject = Subject::NamedNode(iri(s));
         let mut out = Annotations::new();
         let mut push = |tag: &str, value: String| out.entry(tag.to_owned()).or_default().push(value);
@@ -516,11 +510,7 @@ impl Reader {
         id_for_iri(iri, &self.base)
     }
 
-    fn definition(
-        &self,
-        s: &str,
-        axioms: &Axioms,
-    ) -> (Option<String>, Option<String>) {
+    fn definition(&self, s: &str, axioms: &Axioms) -> (Option<String>, Option<String>) {
         let subject = Subject::NamedNode(iri(s));
         let Some(def) = self.g.objects(&subject, DEFINITION).find(|o| literal(o).is_some()) else {
             return (None, None);
@@ -534,11 +524,7 @@ impl Reader {
         ids::node_name(&self.id_of(iri))
     }
 
-    fn class(
-        &mut self,
-        s: &str,
-        axioms: &Axioms,
-    ) -> Result<(ObjectType, Vec<LinkType>), FormatError> {
+    fn class(&mut self, s: &str, axioms: &Axioms) -> Result<(ObjectType, Vec<LinkType>), FormatError> {
         let id = self.id_of(s);
         let name = ids::node_name(&id).map_err(|m| self.err(m))?;
         let subject = Subject::NamedNode(iri(s));
@@ -619,12 +605,7 @@ impl Reader {
         Ok((o, links))
     }
 
-    fn property(
-        &mut self,
-        s: &str,
-        relations: &HashSet<String>,
-        axioms: &Axioms,
-    ) -> Result<Interface, FormatError> {
+    fn property(&mut self, s: &str, relations: &HashSet<String>, axioms: &Axioms) -> Result<Interface, FormatError> {
         let id = self.relation_id_of(s);
         let name = ids::relation_name(&id).map_err(|m| self.err(m))?;
         let subject = Subject::NamedNode(iri(s));

@@ -64,3 +64,64 @@ impl Ontology {
         draft.finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Document;
+
+    fn doc(json: serde_json::Value) -> Vec<Entity> {
+        serde_json::from_value::<Document>(json).unwrap().into_entities().collect()
+    }
+
+    fn base() -> Ontology {
+        let entities = doc(serde_json::json!({
+            "interfaces": [{ "apiName": "part_of" }],
+            "objectTypes": [{ "apiName": "A" }, { "apiName": "B", "extends": ["A"] }, { "apiName": "C", "extends": ["A"] }],
+            "linkTypes": [{ "apiName": "part_of", "source": "C", "target": "A" }],
+        }));
+        Ontology::default().import(entities).unwrap().ontology
+    }
+
+    fn changes(a: &Applied) -> Vec<(String, &'static str, Vec<String>)> {
+        a.changes.iter().map(|c| (c.id.clone(), c.change.as_str(), c.fields.clone())).collect()
+    }
+
+    #[test]
+    fn absent_entities_are_kept_obsoleted_or_deleted() {
+        let o = base();
+        // The next file: A unchanged, B re-parented to nothing, C and the
+        // link and the relation gone, D new.
+        let next = doc(
+            serde_json::json!({ "objectTypes": [{ "apiName": "A" }, { "apiName": "B" }, { "apiName": "D", "extends": ["A"] }] }),
+        );
+        let kept = o.import_release(next.clone(), Absent::Keep).unwrap();
+        assert_eq!(changes(&kept), [("B".into(), "MODIFIED", vec!["extends".into()]), ("D".into(), "ADDED", vec![])]);
+        let obsoleted = o.import_release(next.clone(), Absent::Obsolete).unwrap();
+        assert_eq!(
+            changes(&obsoleted),
+            [
+                ("B".into(), "MODIFIED", vec!["extends".into()]),
+                ("C".into(), "MODIFIED", vec!["extends".into(), "status".into()]),
+                ("D".into(), "ADDED", vec![]),
+                ("part_of".into(), "DELETED", vec![]),
+                ("C.part_of.A".into(), "DELETED", vec![]),
+            ]
+        );
+        let c = obsoleted.ontology.object_type("C").unwrap();
+        assert_eq!((c.status, c.extends.len(), c.version), (Status::Deprecated, 0, 2));
+        // Importing the same release again changes nothing.
+        assert!(obsoleted.ontology.import_release(next.clone(), Absent::Obsolete).unwrap().changes.is_empty());
+        let deleted = o.import_release(next, Absent::Delete).unwrap();
+        assert_eq!(
+            changes(&deleted),
+            [
+                ("B".into(), "MODIFIED", vec!["extends".into()]),
+                ("C".into(), "DELETED", vec![]),
+                ("D".into(), "ADDED", vec![]),
+                ("part_of".into(), "DELETED", vec![]),
+                ("C.part_of.A".into(), "DELETED", vec![]),
+            ]
+        );
+    }
+}

@@ -36,9 +36,9 @@ pub struct Cli {
 pub enum Command {
     /// Serve GraphQL on /graphql and GraphiQL on /graphiql (the default).
     Serve(ServeArgs),
-    /// Import an ontology document (JSON or YAML) into a branch, as one commit.
+    /// Import an ontology document (JSON or YAML) or an OBO or OWL file into a branch, as one commit.
     Import(ImportArgs),
-    /// Print a branch as an ontology document (JSON) to stdout.
+    /// Print a branch as an ontology document (JSON), an OBO file or OWL (Turtle) to stdout.
     Export(ExportArgs),
     /// Print the GraphQL schema (SDL) to stdout.
     Schema,
@@ -355,7 +355,8 @@ impl LimitArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ImportArgs {
-    /// The document: JSON, or YAML when the name ends in .yaml/.yml.
+    /// The file: an ontology document (JSON, YAML), an OBO file or an OWL
+    /// file (RDF/XML or Turtle).
     pub file: PathBuf,
     #[command(flatten)]
     pub db: DbArgs,
@@ -365,6 +366,49 @@ pub struct ImportArgs {
     /// Hide the progress bars.
     #[arg(long, env = "ONTOGRAPH_QUIET")]
     pub quiet: bool,
+    /// The file's format; by default from its name: .obo, .owl/.rdf/.ttl
+    /// (OWL), .yaml/.yml, else JSON.
+    #[arg(long, value_enum)]
+    pub format: Option<FileFormat>,
+    /// What happens to entities the branch holds and the file does not:
+    /// keep (the default for JSON/YAML), obsolete (the default for OBO and
+    /// OWL: object types become DEPRECATED, link types and interfaces are
+    /// deleted) or delete. See docs/formats.md.
+    #[arg(long, value_enum)]
+    pub absent: Option<AbsentEntities>,
+}
+
+/// File formats of `import` and `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FileFormat {
+    /// The ontology document as JSON.
+    Json,
+    /// The ontology document as YAML (import only).
+    Yaml,
+    /// OBO 1.4.
+    Obo,
+    /// OWL: RDF/XML or Turtle on import (detected from the content), Turtle on export.
+    Owl,
+}
+
+impl FileFormat {
+    /// The format a file name suggests.
+    pub fn of_path(path: &std::path::Path) -> Self {
+        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("obo") => FileFormat::Obo,
+            Some("owl" | "rdf" | "ttl" | "xml") => FileFormat::Owl,
+            Some("yaml" | "yml") => FileFormat::Yaml,
+            _ => FileFormat::Json,
+        }
+    }
+}
+
+/// `import --absent`: see `model::Absent`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AbsentEntities {
+    Keep,
+    Obsolete,
+    Delete,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -377,6 +421,9 @@ pub struct ExportArgs {
     /// Export the branch as of this version instead of its head.
     #[arg(long)]
     pub at: Option<i64>,
+    /// json (the ontology document), obo, or owl (Turtle).
+    #[arg(long, value_enum, default_value_t = FileFormat::Json)]
+    pub format: FileFormat,
 }
 
 #[derive(Debug, Clone, Args)]

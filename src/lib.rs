@@ -14,6 +14,8 @@ pub mod config;
 pub mod engine;
 /// The one error enum and its contract codes.
 pub mod error;
+/// Ontology files in and out: OBO and OWL (pure, synchronous).
+pub mod formats;
 /// petgraph views of ontology states.
 pub mod graph;
 /// The axum router and server startup.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_graphql::{Interface, Object, ID};
 
+use super::annotations::{self, Annotation};
 use super::enums::{Cardinality, DataType, NodeKind, Status};
 use super::ids::{GlobalId, Scope};
 use crate::engine::BranchView;
@@ -155,6 +156,17 @@ impl ObjectType {
     async fn referenced_by(&self) -> Vec<ID> {
         referrers(&self.at.ontology, &self.inner.api_name)
     }
+    /// The identifier in the ontology file this object type was imported
+    /// from (a CURIE such as `GO:0008150`, or an IRI); null when none.
+    async fn curie(&self) -> Option<&str> {
+        self.inner.curie.as_deref()
+    }
+    /// Annotations from the ontology file (synonyms, cross references,
+    /// subsets, comments, …) in name order; only those named in `names`
+    /// when given. Read-only: set by `import`, kept by updates.
+    async fn annotations(&self, names: Option<Vec<String>>) -> Vec<Annotation> {
+        annotations::select(&self.inner.annotations, names.as_deref())
+    }
 }
 
 impl ObjectType {
@@ -221,6 +233,16 @@ impl InterfaceType {
     /// entityIds (apiName or linkId) of the entities that reference this interface.
     async fn referenced_by(&self) -> Vec<ID> {
         referrers(&self.at.ontology, &self.inner.api_name)
+    }
+    /// The identifier in the ontology file this interface was imported
+    /// from (an OBO relation id such as `part_of`, or an IRI); null when none.
+    async fn curie(&self) -> Option<&str> {
+        self.inner.curie.as_deref()
+    }
+    /// Annotations from the ontology file (for a relation: `is_transitive`,
+    /// `xref`, …) in name order; only those named in `names` when given.
+    async fn annotations(&self, names: Option<Vec<String>>) -> Vec<Annotation> {
+        annotations::select(&self.inner.annotations, names.as_deref())
     }
 }
 

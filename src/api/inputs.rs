@@ -94,6 +94,8 @@ impl From<ObjectTypeInput> for model::ObjectType {
             properties: props(i.properties),
             extends: names(i.extends),
             implements: names(i.implements),
+            curie: None,
+            annotations: Default::default(),
             version: 0,
         }
     }
@@ -155,6 +157,8 @@ impl From<InterfaceInput> for model::Interface {
             description: i.description,
             extends: names(i.extends),
             properties: props(i.properties),
+            curie: None,
+            annotations: Default::default(),
             version: 0,
         }
     }

@@ -11,6 +11,7 @@
 
 mod access;
 mod admin;
+mod annotations;
 mod answer;
 mod branch;
 mod commit;

@@ -66,6 +66,8 @@ pub fn generate(n: usize, seed: u64, out: &mut impl Write) -> anyhow::Result<()>
             description: None,
             extends,
             properties: vec![property("name", DataType::String, None, true)],
+            curie: None,
+            annotations: Default::default(),
             version: 0,
         };
         sep(out, i)?;
@@ -95,6 +97,8 @@ pub fn generate(n: usize, seed: u64, out: &mut impl Write) -> anyhow::Result<()>
             properties,
             extends,
             implements,
+            curie: None,
+            annotations: Default::default(),
             version: 0,
         };
         sep(out, i)?;

@@ -7,7 +7,7 @@ use chrono::Utc;
 
 use super::{BranchHandle, BranchState, BranchView, Engine, PublishedCommit};
 use crate::error::{Error, Result};
-use crate::model::{Applied, Change, ChangeKind, CommitRecord, Entity, EntityChange, EntityKind, Ontology};
+use crate::model::{Absent, Applied, Change, ChangeKind, CommitRecord, Entity, EntityChange, EntityKind, Ontology};
 use crate::store::{AuditEntry, EntityRow, MergeMark, NewCommit, Progress};
 
 /// What to commit, and the optimistic-lock and audit details.
@@ -63,6 +63,28 @@ impl Engine {
             audit: None,
         };
         self.write(branch, meta, move |o| o.import(entities), progress).await
+    }
+
+    /// `import`, and then what the branch holds and `entities` do not is
+    /// kept, obsoleted or deleted (`Absent`): an ontology release imported
+    /// as one commit of exactly what changed (docs/formats.md).
+    pub async fn import_release(
+        &self,
+        branch: &str,
+        entities: Vec<Entity>,
+        absent: Absent,
+        message: String,
+        progress: Option<Arc<Progress>>,
+    ) -> Result<Option<Committed>> {
+        let meta = WriteMeta {
+            expected_branch_version: None,
+            author: Some("ontograph".into()),
+            message: Some(message),
+            skip_if_unchanged: true,
+            merge: None,
+            audit: None,
+        };
+        self.write(branch, meta, move |o| o.import_release(entities, absent), progress).await
     }
 
     /// The one write path. Runs in its own task so that a client hanging

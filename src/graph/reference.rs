@@ -55,6 +55,8 @@ fn build(c: &Case) -> GraphIndex {
             properties: vec![],
             extends,
             implements: vec![],
+            curie: None,
+            annotations: Default::default(),
             version: 1,
         })));
     }

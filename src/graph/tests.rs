@@ -150,6 +150,8 @@ fn cycle_search_does_not_recurse_per_node() {
             properties: vec![],
             extends: vec![],
             implements: vec![],
+            curie: None,
+            annotations: Default::default(),
             version: 1,
         })));
         entities.push(Entity::LinkType(Arc::new(LinkType {

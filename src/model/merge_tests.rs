@@ -16,6 +16,8 @@ fn ot(name: &str, extends: &[&str], description: Option<&str>) -> Change {
         properties: vec![],
         extends: extends.iter().map(|s| s.to_string()).collect(),
         implements: vec![],
+        curie: None,
+        annotations: Default::default(),
         version: 0,
     })
 }

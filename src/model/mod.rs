@@ -6,6 +6,7 @@ mod change;
 mod document;
 mod merge;
 mod ontology;
+mod release;
 mod types;
 pub mod validate;
 
@@ -20,4 +21,5 @@ pub use change::{
 pub use document::{demo, Document, DocumentRef};
 pub use merge::{merge, Conflict, ConflictKind, Merged, Resolution, Side};
 pub use ontology::{Entity, Name, Ontology, RefField, Reference};
+pub use release::Absent;
 pub use types::*;

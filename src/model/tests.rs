@@ -12,6 +12,8 @@ fn ot(name: &str, extends: &[&str]) -> ObjectType {
         properties: vec![],
         extends: extends.iter().map(|s| s.to_string()).collect(),
         implements: vec![],
+        curie: None,
+        annotations: Default::default(),
         version: 0,
     }
 }
@@ -93,6 +95,8 @@ fn reference_to_wrong_kind_is_rejected() {
         description: None,
         extends: vec![],
         properties: vec![],
+        curie: None,
+        annotations: Default::default(),
         version: 0,
     };
     let err = apply(&base(), vec![Change::CreateInterface(named), Change::CreateObjectType(ot("X", &["Named"]))])
@@ -109,6 +113,8 @@ fn names_are_unique_across_object_types_and_interfaces() {
         description: None,
         extends: vec![],
         properties: vec![],
+        curie: None,
+        annotations: Default::default(),
         version: 0,
     };
     let err = apply(&base(), vec![Change::CreateInterface(named)]).unwrap_err();

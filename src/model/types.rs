@@ -2,7 +2,16 @@
 //! import/export document (camelCase, references by apiName). `version` is
 //! not part of the document: the store keeps it beside the body.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+/// Annotations of a node: name → values, names in order, values in the
+/// order they were given. What an ontology file says about a term that
+/// has no field of its own (OBO `synonym`, `xref`, `subset`, `comment`,
+/// …; see docs/formats.md). Empty for most hand-made entities, and then
+/// absent from the document.
+pub type Annotations = BTreeMap<String, Vec<String>>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -109,6 +118,13 @@ pub struct ObjectType {
     pub extends: Vec<String>,
     #[serde(default)]
     pub implements: Vec<String>,
+    /// The identifier in the ontology file this node came from: a CURIE
+    /// (`GO:0008150`), an unprefixed OBO id (`part_of`) or a full IRI.
+    /// None for nodes made here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curie: Option<String>,
+    #[serde(default, skip_serializing_if = "Annotations::is_empty")]
+    pub annotations: Annotations,
     #[serde(skip)]
     pub version: i64,
 }
@@ -126,6 +142,13 @@ pub struct Interface {
     pub extends: Vec<String>,
     #[serde(default)]
     pub properties: Vec<Property>,
+    /// The identifier in the ontology file this node came from: a CURIE
+    /// (`GO:0008150`), an unprefixed OBO id (`part_of`) or a full IRI.
+    /// None for nodes made here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curie: Option<String>,
+    #[serde(default, skip_serializing_if = "Annotations::is_empty")]
+    pub annotations: Annotations,
     #[serde(skip)]
     pub version: i64,
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use super::types::{DataType, Interface, LinkType, ObjectType, Property};
+use super::types::{Annotations, DataType, Interface, LinkType, ObjectType, Property};
 use crate::error::{Error, Result};
 
 /// Longest accepted apiName; longer names are almost certainly mistakes.
@@ -15,6 +15,16 @@ pub const MAX_DESCRIPTION: usize = 64 * 1024;
 /// pathological node.
 pub const MAX_PROPERTIES: usize = 2000;
 pub const MAX_PARENTS: usize = 1000;
+/// A node's `curie`: a CURIE or an IRI.
+pub const MAX_CURIE: usize = 2048;
+/// Annotations of one node: distinct names, values over all names, bytes
+/// of one value, bytes of names and values together. In the Gene
+/// Ontology (2021-12-15) the most any term has is 7 names, 483 values,
+/// 36 KiB.
+pub const MAX_ANNOTATION_NAMES: usize = 200;
+pub const MAX_ANNOTATION_VALUES: usize = 10_000;
+pub const MAX_ANNOTATION_VALUE: usize = 64 * 1024;
+pub const MAX_ANNOTATION_BYTES: usize = 1024 * 1024;
 
 /// `^[A-Za-z][A-Za-z0-9_]*$`, at most `MAX_API_NAME` bytes.
 pub fn api_name(field: &str, name: &str) -> Result<()> {
@@ -44,6 +54,49 @@ pub fn description(field: &str, value: Option<&str>) -> Result<()> {
 fn max_len(field: &str, value: &str, max: usize) -> Result<()> {
     if value.len() > max {
         return Err(Error::bad_input(field, format!("longer than {max} bytes")));
+    }
+    Ok(())
+}
+
+pub fn curie(field: &str, value: Option<&str>) -> Result<()> {
+    let Some(v) = value else { return Ok(()) };
+    if v.is_empty() || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::bad_input(field, "must be non-empty, without spaces or control characters"));
+    }
+    max_len(field, v, MAX_CURIE)
+}
+
+/// Annotation names: 1–255 bytes without spaces or control characters;
+/// values: any text up to `MAX_ANNOTATION_VALUE`; the caps above.
+pub fn annotations(field: &str, annotations: &Annotations) -> Result<()> {
+    if annotations.len() > MAX_ANNOTATION_NAMES {
+        return Err(Error::bad_input(field, format!("more than {MAX_ANNOTATION_NAMES} names")));
+    }
+    let (mut values, mut bytes) = (0, 0);
+    for (name, vs) in annotations {
+        let f = format!("{field}.{name}");
+        if name.is_empty() || name.len() > MAX_API_NAME || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            let shown: String = name.chars().take(40).collect();
+            return Err(Error::bad_input(
+                field,
+                format!("{shown:?} is not a valid annotation name (1 to {MAX_API_NAME} bytes, no spaces)"),
+            ));
+        }
+        if vs.is_empty() {
+            return Err(Error::bad_input(f, "an annotation has at least one value"));
+        }
+        values += vs.len();
+        bytes += name.len();
+        for v in vs {
+            max_len(&f, v, MAX_ANNOTATION_VALUE)?;
+            bytes += v.len();
+        }
+    }
+    if values > MAX_ANNOTATION_VALUES {
+        return Err(Error::bad_input(field, format!("more than {MAX_ANNOTATION_VALUES} values")));
+    }
+    if bytes > MAX_ANNOTATION_BYTES {
+        return Err(Error::bad_input(field, format!("longer than {MAX_ANNOTATION_BYTES} bytes in all")));
     }
     Ok(())
 }
@@ -105,7 +158,9 @@ pub fn object_type(o: &ObjectType) -> Result<()> {
     description("description", o.description.as_deref())?;
     properties("properties", &o.properties)?;
     name_list("extends", &o.extends, Some(&o.api_name))?;
-    name_list("implements", &o.implements, None)
+    name_list("implements", &o.implements, None)?;
+    curie("curie", o.curie.as_deref())?;
+    annotations("annotations", &o.annotations)
 }
 
 pub fn interface(i: &Interface) -> Result<()> {
@@ -113,7 +168,9 @@ pub fn interface(i: &Interface) -> Result<()> {
     display_name("displayName", &i.display_name)?;
     description("description", i.description.as_deref())?;
     properties("properties", &i.properties)?;
-    name_list("extends", &i.extends, Some(&i.api_name))
+    name_list("extends", &i.extends, Some(&i.api_name))?;
+    curie("curie", i.curie.as_deref())?;
+    annotations("annotations", &i.annotations)
 }
 
 pub fn link_type(l: &LinkType) -> Result<()> {
@@ -173,6 +230,34 @@ mod tests {
         };
         let err = properties("properties", &[p.clone(), p]).unwrap_err();
         assert!(err.to_string().starts_with("properties[1].apiName:"), "{err}");
+    }
+
+    #[test]
+    fn annotation_limits() {
+        let mut a = Annotations::new();
+        a.insert("synonym".into(), vec!["x".into()]);
+        assert!(annotations("annotations", &a).is_ok());
+        a.insert("has space".into(), vec!["x".into()]);
+        let err = annotations("annotations", &a).unwrap_err().to_string();
+        assert_eq!(err, "annotations: \"has space\" is not a valid annotation name (1 to 255 bytes, no spaces)");
+        a.remove("has space");
+        a.insert("empty".into(), vec![]);
+        let err = annotations("annotations", &a).unwrap_err().to_string();
+        assert_eq!(err, "annotations.empty: an annotation has at least one value");
+        a.insert("empty".into(), vec!["v".repeat(MAX_ANNOTATION_VALUE + 1)]);
+        let err = annotations("annotations", &a).unwrap_err().to_string();
+        assert_eq!(err, format!("annotations.empty: longer than {MAX_ANNOTATION_VALUE} bytes"));
+        a.insert("empty".into(), vec!["v".into(); MAX_ANNOTATION_VALUES]);
+        let err = annotations("annotations", &a).unwrap_err().to_string();
+        assert_eq!(err, format!("annotations: more than {MAX_ANNOTATION_VALUES} values"));
+        a.insert("empty".into(), vec!["v".repeat(MAX_ANNOTATION_VALUE); 17]);
+        let err = annotations("annotations", &a).unwrap_err().to_string();
+        assert_eq!(err, format!("annotations: longer than {MAX_ANNOTATION_BYTES} bytes in all"));
+        let many: Annotations = (0..=MAX_ANNOTATION_NAMES).map(|i| (format!("n{i}"), vec!["v".into()])).collect();
+        assert!(annotations("annotations", &many).is_err());
+        assert!(curie("curie", Some("GO:0008150")).is_ok());
+        assert!(curie("curie", Some("GO 0008150")).is_err());
+        assert!(curie("curie", Some("")).is_err());
     }
 
     #[test]

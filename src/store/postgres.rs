@@ -16,6 +16,7 @@ const POSTGRES: Dialect = Dialect {
     body: "body::text AS body",
     body_param_cast: "::jsonb",
     lock_selected_rows: " FOR UPDATE",
+    begin_write: "BEGIN",
     // 16,000 parameters per statement, under a quarter of the limit (8,191 rows would fit).
     insert_chunk: 2000,
     // The wire protocol counts a statement's parameters in an unsigned 16-bit field.
@@ -43,4 +44,4 @@ impl PgStore {
 }
 
 implement_store!(PgStore, POSTGRES);
-implement_access!(PgStore);
+implement_access!(PgStore, POSTGRES);

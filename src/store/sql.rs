@@ -22,6 +22,11 @@ pub(super) struct Dialect {
     /// database has row locks, the forks found stay locked until the
     /// deletion commits.
     pub lock_selected_rows: &'static str,
+    /// Starts a transaction that will write. SQLite's `BEGIN IMMEDIATE`
+    /// takes the write lock at once: a deferred transaction that reads
+    /// first and writes later fails with SQLITE_BUSY (no waiting) when
+    /// another writer committed in between.
+    pub begin_write: &'static str,
     /// Rows per multi-row INSERT into `entity_versions`; progress is
     /// reported once per chunk.
     pub insert_chunk: usize,
@@ -150,7 +155,7 @@ macro_rules! implement_store {
                     if c.rows.len() != c.changes.len() {
                         return Err(Error::internal(anyhow::anyhow!("{what}: rows and changes differ in length")));
                     }
-                    let mut tx = self.pool.begin().await.map_err(|e| db_error(&what, e))?;
+                    let mut tx = self.pool.begin_with($dialect.begin_write).await.map_err(|e| db_error(&what, e))?;
                     // The optimistic-lock check and the write in one
                     // transaction. The first statement is a write, so SQLite
                     // takes the write lock now and PostgreSQL row-locks the
@@ -263,7 +268,8 @@ macro_rules! implement_store {
                 }
 
                 async fn set_protected(&self, branch: &str, protected: bool, audit: Option<&AuditEntry>) -> Result<()> {
-                    let mut tx = self.pool.begin().await.map_err(|e| db_error("branches", e))?;
+                    let mut tx =
+                        self.pool.begin_with($dialect.begin_write).await.map_err(|e| db_error("branches", e))?;
                     let r = sqlx::query("UPDATE branches SET protected = $1 WHERE name = $2")
                         .bind(protected)
                         .bind(branch)
@@ -280,7 +286,8 @@ macro_rules! implement_store {
                 }
 
                 async fn delete_branch(&self, branch: &str, audit: Option<&AuditEntry>) -> Result<()> {
-                    let mut tx = self.pool.begin().await.map_err(|e| db_error("branches", e))?;
+                    let mut tx =
+                        self.pool.begin_with($dialect.begin_write).await.map_err(|e| db_error("branches", e))?;
                     let forks = format!(
                         "SELECT name FROM branches WHERE parent = $1 ORDER BY name{}",
                         $dialect.lock_selected_rows

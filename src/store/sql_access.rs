@@ -24,9 +24,10 @@ macro_rules! insert_audit {
     }};
 }
 
-/// `impl Access for $store` from the shared SQL.
+/// `impl Access for $store` from the shared SQL, with the `Dialect`
+/// constant `$dialect`.
 macro_rules! implement_access {
-    ($store:ty) => {
+    ($store:ty, $dialect:ident) => {
         const _: () = {
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
@@ -93,7 +94,7 @@ macro_rules! implement_access {
 
                 async fn create_token(&self, t: &NewToken, audit: &AuditEntry) -> Result<TokenRecord> {
                     let what = format!("token {}", t.name);
-                    let mut tx = self.pool.begin().await.map_err(|e| db_error(&what, e))?;
+                    let mut tx = self.pool.begin_with($dialect.begin_write).await.map_err(|e| db_error(&what, e))?;
                     let branches = serde_json::Value::from(t.branches.clone()).to_string();
                     let sql = format!(
                         "INSERT INTO tokens (id, name, secret_hash, role, branches, created_at, created_by, expires_at)
@@ -118,7 +119,7 @@ macro_rules! implement_access {
 
                 async fn revoke_token(&self, name: &str, at: DateTime<Utc>, audit: &AuditEntry) -> Result<TokenRecord> {
                     let what = format!("token {name}");
-                    let mut tx = self.pool.begin().await.map_err(|e| db_error(&what, e))?;
+                    let mut tx = self.pool.begin_with($dialect.begin_write).await.map_err(|e| db_error(&what, e))?;
                     let sql = format!(
                         "UPDATE tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL
                          RETURNING {TOKEN_COLUMNS}"
@@ -136,7 +137,7 @@ macro_rules! implement_access {
                 }
 
                 async fn append_audit(&self, entries: &[AuditEntry]) -> Result<()> {
-                    let mut tx = self.pool.begin().await.map_err(|e| db_error("audit", e))?;
+                    let mut tx = self.pool.begin_with($dialect.begin_write).await.map_err(|e| db_error("audit", e))?;
                     for e in entries {
                         insert_audit!(&mut *tx, e)?;
                     }

@@ -19,6 +19,7 @@ const SQLITE: Dialect = Dialect {
     body_param_cast: "",
     // No row locks: a write transaction locks the whole database.
     lock_selected_rows: "",
+    begin_write: "BEGIN IMMEDIATE",
     // 8,000 parameters per statement, under a quarter of the limit (4,095 rows would fit).
     insert_chunk: 1000,
     // SQLITE_MAX_VARIABLE_NUMBER's default since SQLite 3.32 (the bundled SQLite is 3.46).
@@ -55,4 +56,4 @@ impl SqliteStore {
 }
 
 implement_store!(SqliteStore, SQLITE);
-implement_access!(SqliteStore);
+implement_access!(SqliteStore, SQLITE);

@@ -12,6 +12,7 @@ mod cli;
 mod concurrency;
 mod crash;
 mod entities;
+mod formats;
 mod fuzz;
 mod http;
 mod ids;

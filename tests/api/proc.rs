@@ -71,7 +71,16 @@ impl Proc {
                 return v;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                // Its last lines may still be on their way through the
+                // reader task (slow on a loaded machine): give it time.
+                for _ in 0..100 {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    if let Some(v) =
+                        self.find_log(|v| v["fields"]["message"].as_str().is_some_and(|m| m.contains(text)))
+                    {
+                        return v;
+                    }
+                }
                 panic!("ontograph exited ({status}) before logging {text:?}; stderr:\n{}", self.log_text());
             }
             if tokio::time::Instant::now() > deadline {

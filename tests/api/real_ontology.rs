@@ -264,7 +264,9 @@ async fn gene_ontology_answers_match_a_naive_reference() {
     std::fs::write(&file, serde_json::to_vec(&document(&go)).unwrap()).unwrap();
     let url = format!("sqlite://{}", dir.path().join("go.db").display());
     let db = DbArgs { database_url: url.clone() };
-    ontograph::cli::import(ImportArgs { file, db, branch: "main".into(), quiet: true }).await.unwrap();
+    ontograph::cli::import(ImportArgs { file, db, branch: "main".into(), quiet: true, format: None, absent: None })
+        .await
+        .unwrap();
     let app = TestApp::from_engine(
         Engine::open(store::connect(&url).await.unwrap(), EngineOptions::default()).await.unwrap(),
         &url,

@@ -7,7 +7,7 @@ import { cacheExchange } from '@urql/exchange-graphcache';
 // pages, stats, traversals, diffs, merge results, server info): a null key
 // says so, and graphcache does not warn about them.
 export const EMBEDDED_TYPES = [
-  'AuditEventConnection', 'AuditEventEdge', 'BranchDiff', 'BranchStats', 'CacheInfo', 'CommitConnection',
+  'Annotation', 'AuditEventConnection', 'AuditEventEdge', 'BranchDiff', 'BranchStats', 'CacheInfo', 'CommitConnection',
   'CommitEdge', 'CreatedToken', 'Edge', 'InterfaceConnection', 'InterfaceEdge', 'Limits', 'LinkTypeConnection',
   'LinkTypeEdge', 'MergeResult', 'ObjectTypeConnection', 'ObjectTypeEdge', 'PageInfo', 'Path', 'Property',
   'ResponseCacheStats', 'ServerInfo', 'Traversal', 'TraversalNode', 'Viewer',

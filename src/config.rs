@@ -8,12 +8,16 @@ use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::api::{QueryLimits, DEFAULT_LIMITS};
 use crate::auth::{Anonymous, AuthConfig, JwtConfig, Role};
-use crate::engine::{EngineOptions, TraversalLimits};
+use crate::engine::{EngineOptions, TraversalLimits, WriteLimits};
 
 /// Defaults shown by `--help` come from the modules that own them; each
 /// is written once, there.
 fn traversal() -> TraversalLimits {
     TraversalLimits::default()
+}
+
+fn writes() -> WriteLimits {
+    WriteLimits::default()
 }
 
 /// ontograph: a GraphQL server for versioned ontologies.
@@ -141,10 +145,16 @@ pub struct ServeArgs {
     /// Time budget of one traversal in milliseconds; past it the answer is cut short (truncated).
     #[arg(long, env = "ONTOGRAPH_TIME_BUDGET_MS", default_value_t = traversal().budget.as_millis() as u64)]
     pub time_budget_ms: u64,
-    /// Traversals that may run at once on the blocking pool (others wait their turn);
-    /// default: one less than the number of cores, at least 1.
+    /// Pieces of heavy work (traversals past a small allowance, graph builds, past
+    /// states, diffs, merges, long answers being written) that may run at once on the
+    /// blocking pool, the "heavy lane"; default: one less than the number of cores, at least 1.
     #[arg(long, env = "ONTOGRAPH_TRAVERSAL_WORKERS", default_value_t = traversal().workers)]
     pub traversal_workers: usize,
+    /// Heavy requests (traversals of large graphs, past states, diffs, merges, searches)
+    /// admitted beyond those the heavy lane runs; past them a heavy request is refused
+    /// with OVERLOADED (HTTP 503, Retry-After: 1) while light requests are still served.
+    #[arg(long, env = "ONTOGRAPH_HEAVY_QUEUE", default_value_t = crate::engine::DEFAULT_HEAVY_QUEUE)]
+    pub heavy_queue: usize,
     /// Capacity of the traversal result cache in bytes (approximate sizes of
     /// the cached answers); 0 turns the cache off.
     #[arg(long, env = "ONTOGRAPH_CACHE_CAPACITY_BYTES", default_value_t = crate::cache::DEFAULT_CAPACITY_BYTES)]
@@ -164,6 +174,10 @@ pub struct ServeArgs {
     /// branches stay at the same version. 0 turns it off.
     #[arg(long, env = "ONTOGRAPH_RESPONSE_CACHE_BYTES", default_value_t = crate::api::DEFAULT_RESPONSE_CACHE_BYTES)]
     pub response_cache_bytes: u64,
+    /// Capacity in bytes of the parsed-document cache: a query sent again
+    /// (with other variables) is not parsed or checked again. 0 turns it off.
+    #[arg(long, env = "ONTOGRAPH_DOCUMENT_CACHE_BYTES", default_value_t = crate::api::DEFAULT_DOCUMENT_CACHE_BYTES)]
+    pub document_cache_bytes: u64,
     /// A GraphQL file of read-only queries to keep hot: each operation runs
     /// in the background at start and again after every commit on a branch it reads.
     #[arg(long, env = "ONTOGRAPH_WARM")]
@@ -259,11 +273,19 @@ impl ServeArgs {
                 max_paths: self.max_paths,
                 budget: std::time::Duration::from_millis(self.time_budget_ms),
                 workers: self.traversal_workers,
+                max_from: self.limits.max_from,
             },
             cache: crate::cache::CacheConfig {
                 capacity_bytes: self.cache_capacity_bytes,
                 ttl: self.cache_ttl_secs.map(std::time::Duration::from_secs),
                 tti: self.cache_tti_secs.map(std::time::Duration::from_secs),
+            },
+            heavy_queue: self.heavy_queue,
+            writes: WriteLimits {
+                max_entity_bytes: self.limits.max_entity_bytes,
+                max_properties: self.limits.max_properties,
+                max_message_bytes: self.limits.max_message_bytes,
+                max_branches: self.limits.max_branches,
             },
         }
     }
@@ -324,6 +346,23 @@ pub struct LimitArgs {
     /// text's size in memory; past a queue of 64, requests are OVERLOADED.
     #[arg(long, env = "ONTOGRAPH_MAX_CONCURRENT_PARSES", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub max_concurrent_parses: u16,
+    /// Largest entity as stored (its JSON body) after a write, in bytes. Every
+    /// version of an entity is stored whole, so this bounds what one small
+    /// update can add to the database and to memory.
+    #[arg(long, env = "ONTOGRAPH_MAX_ENTITY_BYTES", default_value_t = writes().max_entity_bytes)]
+    pub max_entity_bytes: usize,
+    /// Most properties declared on one object type or interface.
+    #[arg(long, env = "ONTOGRAPH_MAX_PROPERTIES", default_value_t = writes().max_properties)]
+    pub max_properties: usize,
+    /// Largest commit message in bytes (kept with every commit and sent to every subscriber).
+    #[arg(long, env = "ONTOGRAPH_MAX_MESSAGE_BYTES", default_value_t = writes().max_message_bytes)]
+    pub max_message_bytes: usize,
+    /// Most branches, main included; each branch head is kept in memory.
+    #[arg(long, env = "ONTOGRAPH_MAX_BRANCHES", default_value_t = writes().max_branches)]
+    pub max_branches: usize,
+    /// Most names in one traversal's `from:` or `relations:` list.
+    #[arg(long, env = "ONTOGRAPH_MAX_FROM", default_value_t = traversal().max_from)]
+    pub max_from: usize,
     /// Refuse introspection (`__schema`, `__type`); GraphiQL then has no docs or completion.
     #[arg(long, env = "ONTOGRAPH_NO_INTROSPECTION")]
     pub no_introspection: bool,

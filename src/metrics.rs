@@ -49,6 +49,9 @@ struct Inner {
     runtime_tasks: IntGauge,
     runtime_workers: IntGauge,
     runtime_queue: IntGauge,
+    /// `heavy_lane` by state: admitted, running, waiting, capacity.
+    lane: IntGaugeVec,
+    lane_rejections: IntCounter,
     /// One scrape at a time: `refresh` mirrors the cache's counters by
     /// read-then-add and resets the branch gauges before refilling them,
     /// so two at once would double-count or expose half-filled gauges.
@@ -143,6 +146,17 @@ impl Metrics {
             runtime_tasks: gauge("runtime_alive_tasks", "Tokio tasks alive"),
             runtime_workers: gauge("runtime_workers", "Tokio worker threads"),
             runtime_queue: gauge("runtime_global_queue_depth", "Tasks waiting in tokio's global queue"),
+            lane: gauges(
+                "heavy_lane",
+                "The heavy lane: heavy requests admitted, pieces of heavy work running and waiting for a worker, \
+                 and how many heavy requests it admits",
+                &["state"],
+            ),
+            lane_rejections: reg(
+                r,
+                IntCounter::new("heavy_lane_rejections_total", "Heavy requests refused with OVERLOADED since start")
+                    .expect("valid counter"),
+            ),
             scrape: std::sync::Mutex::new(()),
             registry,
         };
@@ -241,6 +255,16 @@ impl Metrics {
         m.runtime_tasks.set(rt.num_alive_tasks() as i64);
         m.runtime_workers.set(rt.num_workers() as i64);
         m.runtime_queue.set(rt.global_queue_depth() as i64);
+        let lane = engine.lane_stats();
+        for (state, n) in [
+            ("admitted", lane.admitted),
+            ("running", lane.running),
+            ("waiting", lane.waiting),
+            ("capacity", lane.workers + lane.queue),
+        ] {
+            m.lane.with_label_values(&[state]).set(n as i64);
+        }
+        m.lane_rejections.inc_by(lane.rejected.saturating_sub(m.lane_rejections.get()));
     }
 
     /// Background tasks until `stop`: the runtime lag probe and the commit

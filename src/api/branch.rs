@@ -43,15 +43,35 @@ pub struct ObjectTypeFilter {
     search: Option<String>,
 }
 
+/// Longest `search` string: no apiName or displayName is longer, and a
+/// longer needle only costs time.
+const MAX_SEARCH_BYTES: usize = 1024;
+
 impl ObjectTypeFilter {
+    /// The filter ready to test types with: the search lowercased once.
+    fn prepared(mut self) -> Result<ObjectTypeFilter, Error> {
+        if let Some(q) = &self.search {
+            if q.len() > MAX_SEARCH_BYTES {
+                let msg = format!("a search of {} bytes; the limit is {MAX_SEARCH_BYTES}", q.len());
+                return Err(Error::LimitExceeded(msg));
+            }
+            self.search = Some(q.to_lowercase());
+        }
+        Ok(self)
+    }
+
+    /// Whether `t` passes; `self` is `prepared`.
     fn matches(&self, t: &model::ObjectType) -> bool {
         let status = self.status.is_none_or(|s| model::Status::from(s) == t.status);
         let extends = self.extends.as_ref().is_none_or(|p| t.extends.iter().any(|e| e == p.as_str()));
         let implements = self.implements.as_ref().is_none_or(|i| t.implements.iter().any(|e| e == i.as_str()));
-        let search = self.search.as_ref().is_none_or(|q| {
-            let q = q.to_lowercase();
-            t.api_name.to_lowercase().contains(&q) || t.display_name.to_lowercase().contains(&q)
-        });
+        // Lowercasing may change a text's length: compare the lowercased
+        // lengths (a needle longer than the field costs its length to set up).
+        let contains = |field: &str, q: &str| {
+            let field = field.to_lowercase();
+            field.len() >= q.len() && field.contains(q)
+        };
+        let search = self.search.as_deref().is_none_or(|q| contains(&t.api_name, q) || contains(&t.display_name, q));
         status && extends && implements && search
     }
 }
@@ -207,13 +227,23 @@ impl Branch {
         let cursor = |t: &std::sync::Arc<model::ObjectType>| t.api_name.clone();
         let cursors = (after.is_some(), before.is_some());
         let items = o.object_types_between(after.as_deref(), before.as_deref());
-        Ok(match filter {
-            None => page(items, o.object_type_count(), take, cursors, cursor, node),
-            Some(f) => {
-                let total = o.object_types_between(None, None).filter(|t| f.matches(t)).count();
-                page(items.filter(|t| f.matches(t)), total, take, cursors, cursor, node)
-            }
-        })
+        let Some(f) = filter else {
+            return Ok(page(items, o.object_type_count(), take, cursors, cursor, node));
+        };
+        // A scan of every type: on the heavy lane when the ontology is large.
+        let f = f.prepared().gql()?;
+        let ontology = o.clone();
+        let scan = move || -> Vec<std::sync::Arc<model::ObjectType>> {
+            ontology.object_types_between(None, None).filter(|t| f.matches(t)).cloned().collect()
+        };
+        let matching = match self.0.state.is_large() {
+            true => ctx.data_unchecked::<Engine>().heavy(scan).await.gql()?,
+            false => scan(),
+        };
+        let total = matching.len();
+        let start = after.as_ref().map_or(0, |a| matching.partition_point(|t| t.api_name <= *a));
+        let end = before.as_ref().map_or(total, |b| matching.partition_point(|t| t.api_name < *b)).max(start);
+        Ok(page(matching[start..end].iter(), total, take, cursors, cursor, node))
     }
 
     /// One interface by apiName, or null.
@@ -315,12 +345,15 @@ impl Branch {
         #[graphql(default_with = "Some(TRAVERSE_DEPTH)")] max_depth: Option<i32>,
         #[graphql(default_with = "Some(TRAVERSE_LIMIT)")] limit: Option<i32>,
     ) -> async_graphql::Result<Traversal> {
+        tr::names("relations", relations.as_deref(), &ctx.data_unchecked::<Engine>().traversal_limits()).gql()?;
         let limits = ctx.data_unchecked::<Engine>().traversal_limits();
         let (max_depth, c1) = tr::depth(max_depth.unwrap_or(TRAVERSE_DEPTH), &limits).gql()?;
         let (limit, c2) = tr::clamp("limit", limit.unwrap_or(TRAVERSE_LIMIT), limits.max_limit).gql()?;
         if from.is_empty() {
             return Err(Error::bad_input("from", "name at least one node")).gql();
         }
+        tr::names("from", Some(&from), &limits).gql()?;
+        tr::names("nodeKinds", node_kinds.as_deref(), &limits).gql()?;
         let from = from.into_iter().map(|f| f.0).collect();
         let dir = direction.unwrap_or(Direction::DEFAULT).into();
         let kinds = node_kinds.map(|ks| ks.into_iter().map(Into::into).collect());
@@ -340,6 +373,7 @@ impl Branch {
         #[graphql(default_with = "Some(Direction::DEFAULT)")] direction: Option<Direction>,
         relations: Option<Vec<String>>,
     ) -> async_graphql::Result<Option<Path>> {
+        tr::names("relations", relations.as_deref(), &ctx.data_unchecked::<Engine>().traversal_limits()).gql()?;
         let dir = direction.unwrap_or(Direction::DEFAULT).into();
         let a = answer(ctx, &self.0, Question::shortest_path(from.0, to.0, dir, relations)).await.gql()?;
         Ok(a.path().gql()?.map(|path| Path { at: a.at, path }))
@@ -359,6 +393,7 @@ impl Branch {
         #[graphql(default_with = "Some(PATHS_DEPTH)")] max_depth: Option<i32>,
         #[graphql(default_with = "Some(PATHS_LIMIT)")] limit: Option<i32>,
     ) -> async_graphql::Result<Vec<Path>> {
+        tr::names("relations", relations.as_deref(), &ctx.data_unchecked::<Engine>().traversal_limits()).gql()?;
         let limits = ctx.data_unchecked::<Engine>().traversal_limits();
         let (max_depth, _) = tr::depth(max_depth.unwrap_or(PATHS_DEPTH), &limits).gql()?;
         let (limit, _) = tr::clamp("limit", limit.unwrap_or(PATHS_LIMIT), limits.max_paths).gql()?;
@@ -377,6 +412,7 @@ impl Branch {
         #[graphql(default_with = "Some(Direction::DEFAULT)")] direction: Option<Direction>,
         relations: Option<Vec<String>>,
     ) -> async_graphql::Result<bool> {
+        tr::names("relations", relations.as_deref(), &ctx.data_unchecked::<Engine>().traversal_limits()).gql()?;
         let dir = direction.unwrap_or(Direction::DEFAULT).into();
         let a = answer(ctx, &self.0, Question::reachable(from.0, to.0, dir, relations)).await.gql()?;
         a.reachable().gql()
@@ -393,6 +429,7 @@ impl Branch {
         #[graphql(default_with = "Some(IMPACT_DEPTH)")] max_depth: Option<i32>,
         #[graphql(default_with = "Some(IMPACT_LIMIT)")] limit: Option<i32>,
     ) -> async_graphql::Result<Traversal> {
+        tr::names("relations", relations.as_deref(), &ctx.data_unchecked::<Engine>().traversal_limits()).gql()?;
         let limits = ctx.data_unchecked::<Engine>().traversal_limits();
         let (max_depth, c1) = tr::depth(max_depth.unwrap_or(IMPACT_DEPTH), &limits).gql()?;
         let (limit, c2) = tr::clamp("limit", limit.unwrap_or(IMPACT_LIMIT), limits.max_limit).gql()?;
@@ -409,6 +446,7 @@ impl Branch {
         relations: Option<Vec<String>>,
         #[graphql(default_with = "Some(CYCLES_LIMIT)")] limit: Option<i32>,
     ) -> async_graphql::Result<Vec<Path>> {
+        tr::names("relations", relations.as_deref(), &ctx.data_unchecked::<Engine>().traversal_limits()).gql()?;
         let limits = ctx.data_unchecked::<Engine>().traversal_limits();
         let (limit, _) = tr::clamp("limit", limit.unwrap_or(CYCLES_LIMIT), limits.max_paths).gql()?;
         let a = answer(ctx, &self.0, Question::cycles(relations, limits.max_depth, limit)).await.gql()?;

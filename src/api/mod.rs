@@ -15,6 +15,7 @@ mod annotations;
 mod answer;
 mod branch;
 mod commit;
+mod documents;
 mod entities;
 mod enums;
 mod error;
@@ -39,10 +40,12 @@ mod responses;
 mod subscription;
 mod traversal;
 pub mod warm;
+mod weight;
 
 use async_graphql::{Schema, SchemaBuilder};
 
 pub use access::RequestId;
+pub use documents::DEFAULT_DOCUMENT_CACHE_BYTES;
 pub use error::{error_body, request_error, GqlResult};
 pub use guard::{QueryLimits, DEFAULT_LIMITS};
 pub use mutation::MutationRoot;
@@ -80,6 +83,8 @@ pub struct ApiOptions {
     pub auth: Option<crate::auth::Auth>,
     /// Threads that parse large requests (`parsing`).
     pub parse_threads: usize,
+    /// Parsed documents kept by text (`documents`), in approximate bytes; 0: off.
+    pub document_cache_bytes: u64,
 }
 
 impl Default for ApiOptions {
@@ -92,6 +97,7 @@ impl Default for ApiOptions {
             shutdown: None,
             auth: None,
             parse_threads: 1,
+            document_cache_bytes: DEFAULT_DOCUMENT_CACHE_BYTES,
         }
     }
 }
@@ -127,6 +133,20 @@ pub fn build_schema(engine: Engine, opts: &ApiOptions) -> OntographSchema {
         b = b.data(a.clone());
     }
     b.finish()
+}
+
+/// The checks the pipeline runs on a parsed document before execution
+/// (document limits, input bounds, branch reads), with the default limits:
+/// for benchmarks.
+pub fn document_checks(
+    doc: &async_graphql::parser::types::ExecutableDocument,
+    variables: &async_graphql::Variables,
+) -> crate::error::Result<Reads> {
+    let limits = QueryLimits::default();
+    guard::check_document(doc, &limits)?;
+    let op = guard::selected_operation(doc, None).ok_or_else(|| crate::error::Error::bad_request("no operation"))?;
+    input_bounds::check_inputs(doc, &op.node, variables, &limits)?;
+    Ok(reads::reads(doc, &op.node, variables))
 }
 
 /// The SDL of the schema (what `schema/ontograph.graphql` holds), with

@@ -19,6 +19,7 @@ use async_graphql::{Data, Executor, Request, Response, ServerError};
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt};
 
+use super::documents::Documents;
 use super::error::{fill_codes, request_error};
 use super::guard::{check_document, prescan, selected_operation, selects_introspection, QueryLimits};
 use super::input_bounds::check_inputs;
@@ -27,9 +28,10 @@ use super::parsing::{Parsers, LARGE_DOCUMENT};
 use super::persisted::{PersistedQueries, Registration};
 use super::reads::reads;
 use super::responses::{Pending, ResponseCache};
+use super::weight::is_heavy;
 use super::{observe, ApiOptions, OntographSchema, RequestId};
 use crate::auth::Principal;
-use crate::engine::Engine;
+use crate::engine::{Admission, Engine};
 use crate::error::Error;
 use crate::metrics::Metrics;
 
@@ -62,6 +64,9 @@ pub enum Outcome {
     WrongMethod,
     /// The request as a whole is unacceptable (a batch over the limit).
     BadRequest,
+    /// Refused before execution because the server is busy (the heavy
+    /// lane or the parser threads are full): try again shortly.
+    Overloaded,
 }
 
 /// A response ready to send.
@@ -79,6 +84,7 @@ pub struct Api(Arc<Inner>);
 struct Inner {
     schema: OntographSchema,
     parsers: Parsers,
+    documents: Documents,
     engine: Engine,
     responses: ResponseCache,
     persisted: PersistedQueries,
@@ -92,6 +98,9 @@ struct Checked {
     op: OperationType,
     /// Set when the response may be stored in the response cache.
     pending: Option<Pending>,
+    /// A heavy operation's place in the heavy lane, held until its
+    /// response is written.
+    admission: Option<Admission>,
 }
 
 /// Why a request stops before execution.
@@ -103,6 +112,7 @@ enum Early {
 }
 
 fn refuse(err: Error, outcome: Outcome) -> Early {
+    let outcome = if err.code() == Error::OVERLOADED { Outcome::Overloaded } else { outcome };
     Early::Refused(Response::from_errors(vec![request_error(&err)]), outcome, None)
 }
 
@@ -127,6 +137,7 @@ impl Api {
         Api(Arc::new(Inner {
             schema,
             parsers: Parsers::new(opts.parse_threads),
+            documents: Documents::new(opts.document_cache_bytes),
             engine,
             responses: opts.responses,
             persisted: PersistedQueries::new(opts.apq_capacity_bytes),
@@ -156,7 +167,7 @@ impl Api {
     pub async fn run(&self, req: Request, transport: Transport) -> Executed {
         let started = Instant::now();
         let budget = Arc::new(ResponseBudget::new(self.0.limits.max_response_bytes));
-        let (resp, outcome, op, pending) = match self.check(req, transport).await {
+        let (resp, outcome, op, pending, _admission) = match self.check(req, transport).await {
             Err(Early::Cached(body)) => {
                 // A stored response of an executed query.
                 if let Some(m) = &self.0.metrics {
@@ -164,14 +175,14 @@ impl Api {
                 }
                 return Executed { body, outcome: Outcome::Ran, replayed: true };
             }
-            Err(Early::Refused(resp, outcome, op)) => (fill_codes(resp), outcome, op, None),
+            Err(Early::Refused(resp, outcome, op)) => (fill_codes(resp), outcome, op, None, None),
             Ok(checked) => {
-                let (op, pending) = (checked.op, checked.pending);
+                let (op, pending, admission) = (checked.op, checked.pending, checked.admission);
                 // Written by `json::write_response`: rendered lists are
                 // spliced in as bytes.
                 let req = checked.req.data(Splice).data(budget.clone());
                 let (resp, ran) = self.execute_checked(req, op).await;
-                (resp, if ran { Outcome::Ran } else { Outcome::Rejected }, Some(op), pending)
+                (resp, if ran { Outcome::Ran } else { Outcome::Rejected }, Some(op), pending, admission)
             }
         };
         observe::finished(self.0.metrics.as_ref(), op, started, &resp);
@@ -181,9 +192,12 @@ impl Api {
         // already written as bytes; what is left is copying).
         let written = match budget.used() > OFF_RUNTIME_BYTES {
             false => (json::write_response(&resp, with_data, max), resp),
-            true => tokio::task::spawn_blocking(move || (json::write_response(&resp, with_data, max), resp))
+            true => self
+                .0
+                .engine
+                .heavy(move || (json::write_response(&resp, with_data, max), resp))
                 .await
-                .unwrap_or_else(|e| (Err(Error::internal(e)), Response::default())),
+                .unwrap_or_else(|e| (Err(e), Response::default())),
         };
         let (body, resp) = match written {
             (Ok(body), resp) => (body, resp),
@@ -241,16 +255,8 @@ impl Api {
         }
         let name = req.operation_name.clone();
         let variables = req.variables.clone();
-        if req.query.len() >= LARGE_DOCUMENT {
-            // A large text is parsed on a parser thread (see `parsing`).
-            let text = std::mem::take(&mut req.query);
-            let parsed = inner.parsers.run(move || (async_graphql::parser::parse_query(&text), text)).await;
-            let (doc, text) = parsed.map_err(|e| refuse(e, Outcome::Rejected))?;
-            req.query = text;
-            req.set_parsed_query(doc.map_err(|e| reject(e.into()))?);
-        }
+        self.parse(&mut req).await?;
         let doc = req.parsed_query().map_err(|e| reject(e.clone()))?;
-        check_document(doc, &inner.limits).map_err(|e| refuse(e, Outcome::Rejected))?;
         let Some(op) = selected_operation(doc, name.as_deref()) else {
             let msg = match &name {
                 Some(n) => format!(r#"Unknown operation named "{n}""#),
@@ -279,10 +285,45 @@ impl Api {
         if !inner.limits.introspection && selects_introspection(doc) {
             return Err(refused(Error::forbidden("introspection is disabled on this server"), Outcome::Rejected));
         }
+        // The server's own requests (the warm plan) run one at a time anyway.
+        let admission = match transport != Transport::Internal && is_heavy(doc, &op.node, &variables, &inner.engine) {
+            true => Some(inner.engine.admit_heavy().map_err(|e| refused(e, Outcome::Overloaded))?),
+            false => None,
+        };
         let reads = (ty == OperationType::Query && transport.is_http()).then(|| reads(doc, &op.node, &variables));
         let pending = reads.and_then(|r| inner.responses.plan(&inner.engine, &mut req, r));
         self.remember(registration, &req).await;
-        Ok(Checked { req, op: ty, pending })
+        Ok(Checked { req, op: ty, pending, admission })
+    }
+
+    /// The request's document, parsed and within the document limits: from
+    /// the document cache, or parsed (a large text on a parser thread),
+    /// checked and kept.
+    async fn parse(&self, req: &mut Request) -> Result<(), Early> {
+        let inner = &*self.0;
+        if req.query.is_empty() {
+            // No text: a document parsed by the server itself (the warm plan).
+            let doc = req.parsed_query().map_err(|e| reject(e.clone()))?;
+            return check_document(doc, &inner.limits).map_err(|e| refuse(e, Outcome::Rejected));
+        }
+        if let Some(doc) = inner.documents.get(&req.query) {
+            req.set_parsed_query(doc);
+            return Ok(());
+        }
+        let doc = if req.query.len() >= LARGE_DOCUMENT {
+            let text = std::mem::take(&mut req.query);
+            let parsed = inner.parsers.run(move || (async_graphql::parser::parse_query(&text), text)).await;
+            let (doc, text) = parsed.map_err(|e| refuse(e, Outcome::Rejected))?;
+            req.query = text;
+            doc
+        } else {
+            async_graphql::parser::parse_query(&req.query)
+        };
+        let doc = doc.map_err(|e| reject(e.into()))?;
+        check_document(&doc, &inner.limits).map_err(|e| refuse(e, Outcome::Rejected))?;
+        inner.documents.insert(&req.query, &doc);
+        req.set_parsed_query(doc);
+        Ok(())
     }
 
     async fn remember(&self, registration: Option<Registration>, req: &Request) {

@@ -97,7 +97,7 @@ impl QueryRoot {
     /// About this server: build version, limits and cache statistics.
     async fn server(&self, ctx: &Context<'_>) -> ServerInfo {
         let engine = ctx.data_unchecked::<Engine>();
-        let t = engine.traversal_limits();
+        let (t, w, lane) = (engine.traversal_limits(), engine.write_limits(), engine.lane_stats());
         let q = ctx.data_opt::<QueryLimits>().copied().unwrap_or_default();
         let limits = Limits {
             max_page_size: MAX_PAGE,
@@ -118,6 +118,12 @@ impl QueryRoot {
             max_input_bytes: q.max_input_bytes,
             max_variables_bytes: q.max_variables_bytes,
             max_variables_depth: q.max_variables_depth,
+            max_from: t.max_from,
+            max_entity_bytes: w.max_entity_bytes,
+            max_properties: w.max_properties,
+            max_message_bytes: w.max_message_bytes,
+            max_branches: w.max_branches,
+            heavy_lane_capacity: lane.workers + lane.queue,
         };
         let responses = ctx.data_opt::<ResponseCache>().map_or_else(|| ResponseCache::new(0).stats(), |r| r.stats());
         ServerInfo { version: env!("CARGO_PKG_VERSION"), limits, cache: CacheInfo(engine.cache_stats()), responses }
@@ -228,4 +234,18 @@ pub struct Limits {
     max_variables_bytes: usize,
     /// Deepest nesting of a variable's JSON value.
     max_variables_depth: usize,
+    /// Most names in one traversal's `from` or `relations` list.
+    max_from: usize,
+    /// Largest entity as stored after a write, in bytes of JSON.
+    max_entity_bytes: usize,
+    /// Most properties declared on one object type or interface.
+    max_properties: usize,
+    /// Largest commit message in bytes.
+    max_message_bytes: usize,
+    /// Most branches the server keeps, main included.
+    max_branches: usize,
+    /// Heavy requests (traversals of large graphs, past states, diffs,
+    /// merges, searches) running or queued at once; past it they are
+    /// refused with OVERLOADED.
+    heavy_lane_capacity: usize,
 }

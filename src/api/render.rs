@@ -146,9 +146,14 @@ async fn resolve_rows<R: Rows>(
     let bytes = match rows.len() > INLINE_ROWS {
         false => write_rows(&**rows, &keys),
         true => {
+            // Long lists are heavy work: on the engine's lane.
             let rows = rows.clone();
-            let written = tokio::task::spawn_blocking(move || write_rows(&*rows, &keys)).await;
-            written.map_err(|e| over(Error::internal(e)))?
+            let write = move || write_rows(&*rows, &keys);
+            let written = match ctx.data_opt::<crate::engine::Engine>() {
+                Some(engine) => engine.heavy(write).await,
+                None => tokio::task::spawn_blocking(write).await.map_err(Error::internal),
+            };
+            written.map_err(over)?
         }
     };
     Ok(Splice::value(bytes))

@@ -63,6 +63,19 @@ pub fn clamp(field: &str, requested: i32, cap: usize) -> Result<(usize, bool)> {
     Ok((n.min(cap), n > cap))
 }
 
+/// A `from:` or `relations:` list within `--max-from` (a list past it
+/// would be sorted and searched for nothing a client needs).
+pub fn names<T>(field: &str, list: Option<&[T]>, limits: &TraversalLimits) -> Result<()> {
+    match list {
+        Some(l) if l.len() > limits.max_from => Err(Error::LimitExceeded(format!(
+            "{field} names {} entries; the limit is {} (--max-from)",
+            l.len(),
+            limits.max_from
+        ))),
+        _ => Ok(()),
+    }
+}
+
 pub fn depth(requested: i32, limits: &TraversalLimits) -> Result<(u32, bool)> {
     let (d, clamped) = clamp("maxDepth", requested, limits.max_depth as usize)?;
     Ok((d as u32, clamped))

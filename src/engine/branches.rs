@@ -30,6 +30,12 @@ impl Engine {
     pub async fn create_branch(&self, name: &str, from: &str, at: Option<i64>) -> Result<BranchView> {
         validate_name(name)?;
         let _admin = self.inner.admin.lock().await;
+        let max = self.inner.writes.max_branches;
+        if self.inner.branches.load().len() >= max {
+            return Err(Error::LimitExceeded(format!(
+                "this server holds {max} branches, the most it keeps (--max-branches); delete one first"
+            )));
+        }
         let parent = self.handle(from)?;
         let at = at.unwrap_or_else(|| parent.state.load().version);
         // At the head: the parent's state itself, graph included (O(1)).

@@ -62,7 +62,10 @@ impl Engine {
         let store = self.inner.store.as_ref();
         let name = &handle.meta.name;
         let keys = store.touched(name, at, head.version).await?;
-        let ontology = undo(store, &records, name, &head.ontology, at, keys.clone()).await?;
+        let rows = rows_at(store, &records, name, at, keys.clone()).await?;
+        let base = head.ontology.clone();
+        // A past state of a large ontology is heavy work: on the lane.
+        let ontology = self.inner.lane.run(move || overlay(&base, rows)).await??;
         // Its graph is the head's with the touched entities' edges undone.
         let state = BranchState::changed_graph(at, head.protected, Arc::new(ontology), &head, keys);
         let state = Arc::new(state);

@@ -69,9 +69,7 @@ impl Engine {
         let (base_branch, base_version) = self.merge_base(branch, against).await?;
         let base = self.state_at(&*self.handle(&base_branch)?, base_version).await?;
         let state = state.clone();
-        let changes = tokio::task::spawn_blocking(move || state.ontology.diff_since(&base.ontology))
-            .await
-            .map_err(Error::internal)?;
+        let changes = self.inner.lane.run(move || state.ontology.diff_since(&base.ontology)).await?;
         Ok(BranchDiff { base_branch, base_version, changes })
     }
 
@@ -126,13 +124,13 @@ impl Engine {
             let (base_branch, base_version) = engine.merge_base(&req.source, &req.target).await?;
             let base = engine.state_at(&*engine.handle(&base_branch)?, base_version).await?;
             let (tt, resolutions, dry_run) = (t.clone(), req.resolutions, req.dry_run);
-            let merged = tokio::task::spawn_blocking(move || {
+            let merged = engine.inner.lane.run(move || {
                 let merged = model::merge(&base.ontology, &s.ontology, &tt.ontology, &resolutions)?;
                 // The rows to store, unless nothing will be stored.
                 let rows = merged.applied.as_ref().filter(|_| !dry_run).map(|a| rows_for(&tt.ontology, a));
                 Ok::<_, Error>((merged, rows))
             });
-            let (model::Merged { conflicts, applied }, rows) = merged.await.map_err(Error::internal)??;
+            let (model::Merged { conflicts, applied }, rows) = merged.await??;
             let Some(applied) = applied else {
                 return Ok(outcome(false, None, conflicts, vec![]));
             };

@@ -10,6 +10,7 @@
 mod branches;
 mod cached;
 mod history;
+mod lane;
 mod merge;
 mod traversal;
 mod write;
@@ -24,9 +25,10 @@ use tokio::sync::{broadcast, Mutex};
 
 pub use crate::store::Progress;
 pub use cached::Answered;
+pub use lane::{Admission, LaneStats, DEFAULT_HEAVY_QUEUE};
 pub use merge::{BranchDiff, IntoProtected, MergeOutcome, MergeRequest};
 pub use traversal::{default_workers, ComputeCounts, TraversalLimits};
-pub use write::{CommitRequest, Committed};
+pub use write::{CommitRequest, Committed, WriteLimits};
 
 use crate::cache::{CacheConfig, ResultCache};
 use crate::error::{Error, Result};
@@ -36,11 +38,26 @@ use crate::store::{load_rows, BranchRecord, CommitRecord, EntityRow, Store};
 
 pub const MAIN: &str = "main";
 
-/// How an engine runs: traversal caps and pool size, result cache bounds.
-#[derive(Debug, Clone, Copy, Default)]
+/// How an engine runs: traversal caps and pool size, result cache bounds,
+/// the heavy lane's queue.
+#[derive(Debug, Clone, Copy)]
 pub struct EngineOptions {
     pub traversal: TraversalLimits,
     pub cache: CacheConfig,
+    /// Heavy requests admitted beyond `traversal.workers` (`lane`).
+    pub heavy_queue: usize,
+    pub writes: WriteLimits,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            traversal: TraversalLimits::default(),
+            cache: CacheConfig::default(),
+            heavy_queue: DEFAULT_HEAVY_QUEUE,
+            writes: WriteLimits::default(),
+        }
+    }
 }
 
 /// One published state of a branch.
@@ -192,6 +209,8 @@ struct Inner {
     admin: Mutex<()>,
     commits: broadcast::Sender<Arc<PublishedCommit>>,
     traversal: traversal::Pool,
+    lane: Arc<lane::Lane>,
+    writes: WriteLimits,
     cache: ResultCache,
     history: history::History,
 }
@@ -200,7 +219,7 @@ impl Engine {
     /// Load every branch from the store (creating `main` in an empty
     /// store). After this, reads never touch the database.
     pub async fn open(store: Arc<dyn Store>, opts: EngineOptions) -> Result<Engine> {
-        let EngineOptions { traversal: limits, cache } = opts;
+        let EngineOptions { traversal: limits, cache, heavy_queue, writes } = opts;
         let mut records = store.branches().await?;
         if !records.iter().any(|b| b.name == MAIN) {
             let main =
@@ -211,10 +230,15 @@ impl Engine {
         let (commits, _) = broadcast::channel(1024);
         let branches = ArcSwap::from_pointee(map);
         let traversal = traversal::Pool::new(limits);
+        let lane = lane::Lane::new(limits.workers, heavy_queue);
         let cache = ResultCache::new(cache);
         let history = history::History::default();
-        let inner = Inner { store, branches, admin: Mutex::new(()), commits, traversal, cache, history };
+        let inner = Inner { store, branches, admin: Mutex::new(()), commits, traversal, lane, writes, cache, history };
         Ok(Engine { inner: Arc::new(inner) })
+    }
+
+    pub fn write_limits(&self) -> WriteLimits {
+        self.inner.writes
     }
 
     /// The current state of a branch, or `None`.

@@ -10,10 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
-
 use super::{BranchState, Engine};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::graph::{Budget, GraphIndex};
 
 /// Graphs up to this many nodes are indexed on the async worker.
@@ -36,6 +34,8 @@ pub struct TraversalLimits {
     pub budget: Duration,
     /// Traversals that may run at once on the blocking pool.
     pub workers: usize,
+    /// Most names in one `from:` or `relations:` list.
+    pub max_from: usize,
 }
 
 impl Default for TraversalLimits {
@@ -46,6 +46,7 @@ impl Default for TraversalLimits {
             max_paths: 1_000,
             budget: Duration::from_secs(2),
             workers: default_workers(),
+            max_from: 1_000,
         }
     }
 }
@@ -56,17 +57,17 @@ pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
 }
 
+/// Traversal caps and how questions were answered; the heavy work itself
+/// runs on the engine's lane (`lane`), `workers` at a time.
 pub(super) struct Pool {
     limits: TraversalLimits,
-    permits: Arc<Semaphore>,
     inline: AtomicU64,
     pooled: AtomicU64,
 }
 
 impl Pool {
     pub(super) fn new(limits: TraversalLimits) -> Self {
-        let permits = Arc::new(Semaphore::new(limits.workers.max(1)));
-        Pool { limits, permits, inline: AtomicU64::new(0), pooled: AtomicU64::new(0) }
+        Pool { limits, inline: AtomicU64::new(0), pooled: AtomicU64::new(0) }
     }
 }
 
@@ -76,6 +77,14 @@ impl Pool {
 pub struct ComputeCounts {
     pub inline: u64,
     pub pooled: u64,
+}
+
+impl BranchState {
+    /// Whether this state's graph is too large to build or search on an
+    /// async worker: its heavy questions go to the lane.
+    pub fn is_large(&self) -> bool {
+        self.ontology.object_type_count() + self.ontology.interface_count() > INLINE_NODES
+    }
 }
 
 impl Engine {
@@ -94,17 +103,11 @@ impl Engine {
         if let Some(g) = state.built_graph() {
             return Ok(g);
         }
-        if state.ontology.object_type_count() + state.ontology.interface_count() <= INLINE_NODES {
+        if !state.is_large() {
             return Ok(state.graph());
         }
-        let permit = self.inner.traversal.permits.clone().acquire_owned().await.map_err(Error::internal)?;
         let state = state.clone();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            state.graph()
-        })
-        .await
-        .map_err(Error::internal)
+        self.inner.lane.run(move || state.graph()).await
     }
 
     /// Run `question` over the graph of `state` with the request's time
@@ -117,8 +120,7 @@ impl Engine {
     {
         let pool = &self.inner.traversal;
         let deadline = Instant::now() + pool.limits.budget;
-        let small = state.ontology.object_type_count() + state.ontology.interface_count() <= INLINE_NODES;
-        let graph = if small { Some(state.graph()) } else { state.built_graph() };
+        let graph = if state.is_large() { state.built_graph() } else { Some(state.graph()) };
         if let Some(graph) = graph {
             let mut budget = Budget::until(deadline).inline(INLINE_TICKS);
             let answer = question(&graph, &mut budget);
@@ -128,14 +130,7 @@ impl Engine {
             }
         }
         pool.pooled.fetch_add(1, Ordering::Relaxed);
-        let permit = pool.permits.clone().acquire_owned().await.map_err(Error::internal)?;
         let state = state.clone();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let graph = state.graph();
-            question(&graph, &mut Budget::until(deadline))
-        })
-        .await
-        .map_err(Error::internal)
+        self.inner.lane.run(move || question(&state.graph(), &mut Budget::until(deadline))).await
     }
 }

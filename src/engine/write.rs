@@ -10,6 +10,68 @@ use crate::error::{Error, Result};
 use crate::model::{Absent, Applied, Change, ChangeKind, CommitRecord, Entity, EntityChange, EntityKind, Ontology};
 use crate::store::{AuditEntry, EntityRow, MergeMark, NewCommit, Progress};
 
+/// Bounds on what one write may make the server store and hold (every
+/// version of an entity is stored whole, and every branch head is kept in
+/// memory): checked before anything is written (docs/security.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteLimits {
+    /// Largest entity as stored (its JSON body), after every change of the commit.
+    pub max_entity_bytes: usize,
+    /// Most properties declared on one object type or interface.
+    pub max_properties: usize,
+    /// Largest commit message in bytes.
+    pub max_message_bytes: usize,
+    /// Most branches, `main` included.
+    pub max_branches: usize,
+}
+
+impl Default for WriteLimits {
+    fn default() -> Self {
+        WriteLimits {
+            max_entity_bytes: 256 * 1024,
+            max_properties: 1_000,
+            max_message_bytes: 16 * 1024,
+            max_branches: 1_000,
+        }
+    }
+}
+
+impl WriteLimits {
+    fn check_message(&self, message: Option<&str>) -> Result<()> {
+        match message {
+            Some(m) if m.len() > self.max_message_bytes => Err(Error::LimitExceeded(format!(
+                "a commit message of {} bytes; the limit is {} (--max-message-bytes)",
+                m.len(),
+                self.max_message_bytes
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Every entity the commit writes, as it will be stored.
+    fn check_rows(&self, applied: &Applied, rows: &[EntityRow]) -> Result<()> {
+        for row in rows {
+            let Some(body) = &row.body else { continue };
+            if body.len() > self.max_entity_bytes {
+                return Err(Error::LimitExceeded(format!(
+                    "{} would be stored as {} bytes; the limit is {} (--max-entity-bytes)",
+                    row.id,
+                    body.len(),
+                    self.max_entity_bytes
+                )));
+            }
+            let props = applied.ontology.entity(row.kind, &row.id).map_or(0, |e| e.property_count());
+            if props > self.max_properties {
+                return Err(Error::LimitExceeded(format!(
+                    "{} would declare {props} properties; the limit is {} (--max-properties)",
+                    row.id, self.max_properties
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What to commit, and the optimistic-lock and audit details.
 #[derive(Default)]
 pub struct CommitRequest {
@@ -99,6 +161,8 @@ impl Engine {
     where
         F: FnOnce(&Ontology) -> Result<Applied> + Send + 'static,
     {
+        let limits = self.inner.writes;
+        limits.check_message(meta.message.as_deref())?;
         let handle = self.handle(branch)?;
         let engine = self.clone();
         let task = async move {
@@ -109,6 +173,7 @@ impl Engine {
             let applied = tokio::task::spawn_blocking(move || {
                 let applied = apply(&base)?;
                 let rows = rows_for(&base, &applied);
+                limits.check_rows(&applied, &rows)?;
                 Ok::<_, Error>((applied, rows))
             });
             let (applied, rows) = applied.await.map_err(Error::internal)??;

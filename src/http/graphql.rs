@@ -41,17 +41,25 @@ pub(super) fn reject(app: &AppState, status: StatusCode, media: MediaType, err: 
 
 /// The HTTP answer to what the pipeline did: a request refused before
 /// execution is 400 with `application/graphql-response+json` and 200
-/// with `application/json`; a mutation over GET is 405.
+/// with `application/json`; a mutation over GET is 405; a request refused
+/// because the server is busy is 503 with `Retry-After`.
 fn respond(media: MediaType, out: Executed) -> Response {
     let status = match out.outcome {
         Outcome::Ran => StatusCode::OK,
         Outcome::Rejected if media == MediaType::Json => StatusCode::OK,
         Outcome::Rejected | Outcome::BadRequest => StatusCode::BAD_REQUEST,
         Outcome::WrongMethod => StatusCode::METHOD_NOT_ALLOWED,
+        Outcome::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
     };
     let mut res = json_response(status, media, out.body);
-    if out.outcome == Outcome::WrongMethod {
-        res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+    match out.outcome {
+        Outcome::WrongMethod => {
+            res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        }
+        Outcome::Overloaded => {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        _ => {}
     }
     res
 }

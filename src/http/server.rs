@@ -81,6 +81,7 @@ impl Server {
                 shutdown: Some(closing.clone()),
                 auth: Some(auth.clone()),
                 parse_threads: usize::from(args.limits.max_concurrent_parses),
+                document_cache_bytes: args.document_cache_bytes,
             },
         );
         auth.spawn_refresh(closing.clone());

@@ -52,6 +52,15 @@ impl Entity {
         }
     }
 
+    /// Properties declared on the entity itself (0 for a link type).
+    pub fn property_count(&self) -> usize {
+        match self {
+            Entity::ObjectType(o) => o.properties.len(),
+            Entity::Interface(i) => i.properties.len(),
+            Entity::LinkType(_) => 0,
+        }
+    }
+
     pub fn version(&self) -> i64 {
         match self {
             Entity::ObjectType(o) => o.version,

@@ -35,7 +35,20 @@ impl TestApp {
     }
 
     pub async fn open(url: &str) -> TestApp {
-        let engine = Engine::open(store::connect(url).await.unwrap(), EngineOptions::default()).await.unwrap();
+        TestApp::open_with(url, EngineOptions::default()).await
+    }
+
+    /// An empty database, with the engine run as `opts` say.
+    pub async fn with_options(opts: EngineOptions) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let mut app = TestApp::open_with(&url, opts).await;
+        app._dir = Some(dir);
+        app
+    }
+
+    pub async fn open_with(url: &str, opts: EngineOptions) -> TestApp {
+        let engine = Engine::open(store::connect(url).await.unwrap(), opts).await.unwrap();
         TestApp::from_engine(engine, url)
     }
 

@@ -271,7 +271,7 @@ async fn entity_inflation_is_refused_before_it_is_built() {
         );
         json!({ "query": query, "variables": { "d": "x".repeat(64 * 1024) } }).to_string()
     };
-    let attacks = [(body(2000), "tokens"), (body(500), "--max-input-bytes")];
+    let attacks = [(body(2000), "tokens"), (body(500), "--max-input-bytes"), (body(5), "--max-entity-bytes")];
     let send = |body: String, limit: &'static str| {
         let req = client.post(&url).header("content-type", "application/json").body(body);
         async move {

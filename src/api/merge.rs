@@ -7,6 +7,7 @@ use async_graphql::{Enum, ErrorExtensions, InputObject, Json, Object, SimpleObje
 use super::commit::{Commit, EntityChange};
 use super::enums::EntityKind;
 use super::ids::{BranchRef, ConflictRef, GlobalId, MergeRef};
+use super::render::{ChangeList, Changes};
 use crate::engine;
 use crate::error::{Error, Result};
 use crate::model;
@@ -210,7 +211,7 @@ pub struct BranchDiff {
     pub base_branch: String,
     /// Entities this branch added, modified (with the fields) or deleted
     /// since the merge base, in (kind, entityId) order.
-    pub changes: Vec<EntityChange>,
+    pub changes: ChangeList,
 }
 
 impl From<engine::BranchDiff> for BranchDiff {
@@ -218,7 +219,7 @@ impl From<engine::BranchDiff> for BranchDiff {
         BranchDiff {
             base: Some(d.base_version),
             base_branch: d.base_branch,
-            changes: d.changes.into_iter().map(EntityChange::value).collect(),
+            changes: ChangeList(Arc::new(Changes(Arc::new(d.changes)))),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Rendering large traversal answers. A traversal's node and edge lists
-//! can hold a hundred thousand items; async-graphql would resolve every
+//! Rendering large answers: a traversal's node and edge lists and a
+//! diff's changes can hold a hundred thousand items; async-graphql would resolve every
 //! field of every item as a future of its own and build a `Value` tree of
 //! them on the async worker. When a list's items select only plain fields
 //! (no arguments, directives, fragments or sub-selections), these lists are
@@ -18,10 +18,13 @@ use std::sync::Arc;
 use async_graphql::parser::types::{Field, Selection};
 use async_graphql::{registry, ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value, ID};
 
+use super::commit::EntityChange;
+use super::ids::GlobalId;
 use super::json::{ResponseBudget, Splice};
 use super::traversal::{Edge, GraphState, TraversalNode};
 use crate::error::Error;
 use crate::graph::{self, EdgeRef, NodeKind};
+use crate::model;
 
 /// Lists longer than this are written on the blocking pool.
 const INLINE_ROWS: usize = 4096;
@@ -304,3 +307,58 @@ pub struct EdgeList(pub Arc<Edges>);
 
 direct_list!(NodeList, Nodes);
 direct_list!(EdgeList, Edges);
+
+/// The changes of a diff or a dry-run merge: as many as the branch
+/// changed entities, so written like the traversal lists.
+pub struct Changes(pub Arc<Vec<model::EntityChange>>);
+
+impl Rows for Changes {
+    const TYPENAME: &'static str = "EntityChange";
+    const FIELDS: &'static [&'static str] = &["id", "entityKind", "entityId", "change", "fields"];
+    type Item = EntityChange;
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn write(&self, i: usize, name: &str, out: &mut Vec<u8>) {
+        let c = &self.0[i];
+        match name {
+            "id" => write_str(out, &GlobalId::Change(c.clone()).encode()),
+            "entityKind" => write_str(out, c.entity_kind.as_str()),
+            "entityId" => write_str(out, &c.id),
+            "change" => write_str(out, c.change.as_str()),
+            _ => {
+                out.push(b'[');
+                for (j, f) in c.fields.iter().enumerate() {
+                    if j > 0 {
+                        out.push(b',');
+                    }
+                    write_str(out, f);
+                }
+                out.push(b']');
+            }
+        }
+    }
+
+    fn value(&self, i: usize, name: &str) -> Value {
+        let c = &self.0[i];
+        match name {
+            "id" => Value::String(GlobalId::Change(c.clone()).encode().0),
+            "entityKind" => Value::Enum(Name::new(c.entity_kind.as_str())),
+            "entityId" => Value::String(c.id.clone()),
+            "change" => Value::Enum(Name::new(c.change.as_str())),
+            _ => Value::List(c.fields.iter().map(|f| Value::String(f.clone())).collect()),
+        }
+    }
+
+    fn items(&self) -> Vec<EntityChange> {
+        self.0.iter().cloned().map(EntityChange::value).collect()
+    }
+}
+
+/// `[EntityChange!]!` of a diff or a dry-run merge, written directly when
+/// only its scalar fields and __typename are selected.
+pub struct ChangeList(pub Arc<Changes>);
+
+direct_list!(ChangeList, Changes);

@@ -278,3 +278,37 @@ async fn answers_larger_than_the_response_limit_are_refused() {
     assert!(live.ok(small, json!({})).await["branch"]["traverse"]["nodes"].as_array().unwrap().len() > 1);
     live.stop().await;
 }
+
+/// A diff's changes are written like the traversal lists: over HTTP, with
+/// plain fields, the same JSON as the resolvers give (forced with a
+/// directive) and as the in-process schema gives.
+#[tokio::test]
+async fn written_diff_changes_equal_the_resolvers() {
+    let live = crate::live::Live::start().await;
+    live.server.engine.seed_demo_if_empty().await.unwrap();
+    live.ok(r#"mutation { createBranch(name: "dev") { name } }"#, json!({})).await;
+    let v = live.ok(r#"{ branch { objectType(apiName: "Employee") { version } } }"#, json!({})).await;
+    let v = v["branch"]["objectType"]["version"].as_i64().unwrap();
+    let edits = format!(
+        r#"mutation {{ a: createObjectType(branch: "dev", input: {{ apiName: "Freelancer" }}) {{ version }}
+             b: updateObjectType(branch: "dev", apiName: "Employee", expectedVersion: {v}, input: {{ description: "d", displayName: "E" }}) {{ version }} }}"#
+    );
+    live.ok(&edits, json!({})).await;
+    let q = |d: &str| {
+        format!(
+            r#"{{ branch(name: "dev") {{ diff(against: "main") {{ changes {{ id {d} k: entityKind entityId change fields __typename }} }} }} }}"#
+        )
+    };
+    let direct = live.ok(&q(""), json!({})).await;
+    let resolved = live.ok(&q("@include(if: true)"), json!({})).await;
+    assert_eq!(direct, resolved);
+    let in_process = TestApp::from_engine(live.server.engine.clone(), "unused");
+    assert_eq!(in_process.ok(&q(""), json!({})).await, direct);
+    let changes = direct["branch"]["diff"]["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 2, "{direct:#}");
+    assert_eq!((&changes[0]["entityId"], &changes[0]["change"]), (&json!("Employee"), &json!("MODIFIED")));
+    assert_eq!(changes[0]["fields"], json!(["description", "displayName"]));
+    assert_eq!(changes[0]["__typename"], "EntityChange");
+    assert_eq!((&changes[1]["entityId"], &changes[1]["fields"]), (&json!("Freelancer"), &json!([])));
+    live.stop().await;
+}

@@ -147,6 +147,8 @@ fn request_span(req: &Request) -> tracing::Span {
 /// Counts and times each request by its route pattern.
 async fn record(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
+    // The route's pattern, never the raw path: every label value is a
+    // series kept for good, so none may come from the client.
     let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = req.method().clone();
     let _in_flight = app.metrics.http_in_flight();

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
@@ -170,6 +171,31 @@ pub struct ServeArgs {
     pub warm: Option<PathBuf>,
     #[command(flatten)]
     pub auth: AuthArgs,
+    #[command(flatten)]
+    pub peers: PeerArgs,
+}
+
+/// How long a slow or silent peer may hold a connection, and how many
+/// connections there may be (docs/security.md, "Slow and silent peers").
+#[derive(Debug, Clone, Args)]
+pub struct PeerArgs {
+    /// Seconds a client has to send a whole HTTP request head (request line
+    /// and headers), counted from when the server starts waiting for it; a
+    /// connection that does not is closed. Also how long an idle keep-alive
+    /// connection stays open.
+    #[arg(long, env = "ONTOGRAPH_HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_secs: u64,
+    /// Most TCP connections held at once (HTTP and WebSocket); more wait in
+    /// the kernel's accept queue until one closes. Lowered at start to the
+    /// open-file limit less 256 when that is smaller.
+    #[arg(long, env = "ONTOGRAPH_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u32).range(1..), |n| n as usize))]
+    pub max_connections: usize,
+}
+
+impl PeerArgs {
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs)
+    }
 }
 
 /// Who may call the server, and from where (docs/security.md).

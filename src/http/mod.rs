@@ -1,11 +1,13 @@
 //! HTTP: the axum router (`/graphql`, `/graphql/ws`, `/graphiql`,
 //! `/healthz`, `/readyz`, `/metrics`), request ids, tracing spans and
-//! metrics per request, and server startup and graceful shutdown. It only
+//! metrics per request, the accept loop (connection cap, header-read
+//! timeout: `conn`), and server startup and graceful shutdown. It only
 //! mounts the pipeline that `api` builds. Depends on `api`, `engine`,
 //! `metrics` and `config`, and on `store` only to open the database at
 //! start.
 
 mod body;
+mod conn;
 mod graphiql;
 mod graphql;
 mod identity;

@@ -106,10 +106,11 @@ impl Server {
             ws_connections: std::sync::Arc::new(tokio::sync::Semaphore::new(args.limits.max_ws_connections)),
             max_ws_operations: args.limits.max_ws_operations,
         });
-        let stop = stop_http.clone();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await
-        });
+        let limits = super::conn::ConnLimits {
+            max_connections: super::conn::effective_cap(args.peers.max_connections),
+            header_read_timeout: args.peers.header_read_timeout(),
+        };
+        let task = tokio::spawn(super::conn::serve(listener, app, limits, stop_http.clone()));
         let grace = Duration::from_secs(args.shutdown_timeout_secs);
         Ok(Server { addr, engine, metrics, auth, stop_http, closing, tracker, grace, task, warmer })
     }

@@ -16,10 +16,12 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::sync::watch;
 
+use super::conn::ConnSlot;
 use super::negotiate::MediaType;
 use super::{identity, AppState};
 use crate::api::RequestId;
@@ -31,7 +33,12 @@ use crate::error::Error;
 /// server is shutting down.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
-pub async fn handler(State(app): State<AppState>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
+pub async fn handler(
+    State(app): State<AppState>,
+    slot: Option<Extension<ConnSlot>>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     // A browser page may open a WebSocket to any origin (no CORS): only
     // this server's own pages and the listed origins may.
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
@@ -73,6 +80,9 @@ pub async fn handler(State(app): State<AppState>, headers: HeaderMap, upgrade: W
     upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).max_message_size(app.max_body_bytes).on_upgrade(move |socket| {
         tracker.track_future(async move {
             serve(socket, app, protocol, upgraded_as, request_id).await;
+            // The socket's place under --max-connections, held as long as
+            // the socket (the HTTP connection that carried the upgrade is over).
+            drop(slot);
             drop(permit);
         })
     })

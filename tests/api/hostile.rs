@@ -1,7 +1,162 @@
-//! Hostile clients against the real server over real TCP (issue 14):
-//! unknown HTTP methods and paths add no metric series.
+//! Slow, silent and hostile peers against the real server over real TCP
+//! (issue 14): a request head sent a byte at a time and a silent
+//! connection are cut by the header-read timeout; connections past the cap
+//! wait for a place (WebSockets hold one too); unknown HTTP methods add no
+//! metric series.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
 
 use crate::live::{sample, Live};
+type Ws = WebSocketStream<TcpStream>;
+
+/// Generous bound for anything the server should do "soon".
+const SOON: Duration = Duration::from_secs(60);
+/// What a WebSocket client sees next.
+#[derive(Debug, PartialEq)]
+enum Seen {
+    Msg(Value),
+    Close(u16, String),
+    /// The connection ended without a (complete) close frame.
+    Gone,
+}
+
+/// A WebSocket handshake (graphql-transport-ws) over a fresh TCP
+/// connection; `recv_buffer` shrinks the client's socket receive buffer so
+/// a client that stops reading stalls the server after a few messages.
+async fn open(addr: SocketAddr, recv_buffer: Option<u32>) -> Ws {
+    let socket = TcpSocket::new_v4().unwrap();
+    if let Some(bytes) = recv_buffer {
+        socket.set_recv_buffer_size(bytes).unwrap();
+    }
+    let stream = socket.connect(addr).await.unwrap();
+    let mut req = format!("ws://{addr}/graphql/ws").into_client_request().unwrap();
+    req.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+    let (ws, _) = tokio_tungstenite::client_async(req, stream).await.expect("WebSocket handshake");
+    ws
+}
+
+/// Opened and past `connection_init` / `connection_ack`.
+async fn connect(app: &Live, recv_buffer: Option<u32>) -> Ws {
+    let mut ws = open(app.server.addr, recv_buffer).await;
+    send(&mut ws, json!({ "type": "connection_init" })).await;
+    assert_eq!(next(&mut ws).await, Seen::Msg(json!({ "type": "connection_ack" })));
+    ws
+}
+
+async fn send(ws: &mut Ws, msg: Value) {
+    ws.send(Message::text(msg.to_string())).await.unwrap();
+}
+
+/// The next message, close frame or end (within [`SOON`]).
+async fn next(ws: &mut Ws) -> Seen {
+    loop {
+        let msg = tokio::time::timeout(SOON, ws.next()).await.expect("nothing from the server within 60 s");
+        return match msg {
+            Some(Ok(Message::Text(t))) => Seen::Msg(serde_json::from_str(t.as_str()).unwrap()),
+            Some(Ok(Message::Close(Some(f)))) => Seen::Close(u16::from(f.code), f.reason.to_string()),
+            Some(Ok(Message::Close(None))) | Some(Err(_)) | None => Seen::Gone,
+            Some(Ok(_)) => continue,
+        };
+    }
+}
+/// Reads until the server closes the connection; what it sent before.
+async fn read_until_closed(conn: &mut TcpStream) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(SOON, conn.read(&mut buf)).await.expect("still open after 60 s") {
+            Ok(0) | Err(_) => return got,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_or_silent_request_head_is_cut_by_the_header_read_timeout() {
+    let app = Live::start_with(|a| a.peers.header_read_timeout_secs = 1).await;
+    // Slowloris: a head that never ends, one header every 100 ms.
+    let mut slow = TcpStream::connect(app.server.addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\n").await.unwrap();
+    let started = Instant::now();
+    let (mut reader, mut writer) = slow.into_split();
+    let trickle = tokio::spawn(async move {
+        while writer.write_all(b"x-slow: 1\r\n").await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let mut got = Vec::new();
+    let answer = tokio::time::timeout(SOON, reader.read_to_end(&mut got)).await.expect("still open after 60 s");
+    assert!(answer.is_err() || got.is_empty(), "a response to an unfinished head: {got:?}");
+    // Never before the timeout, however busy the machine.
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    trickle.abort();
+
+    // A connection that sends nothing at all.
+    let mut silent = TcpStream::connect(app.server.addr).await.unwrap();
+    assert!(read_until_closed(&mut silent).await.is_empty());
+
+    // Keep-alive still works: two requests on one connection.
+    let mut conn = TcpStream::connect(app.server.addr).await.unwrap();
+    for close in ["keep-alive", "close"] {
+        let req = format!("GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: {close}\r\n\r\n");
+        conn.write_all(req.as_bytes()).await.unwrap();
+        let mut head = vec![0u8; 512];
+        let n = tokio::time::timeout(SOON, conn.read(&mut head)).await.unwrap().unwrap();
+        let text = String::from_utf8_lossy(&head[..n]);
+        assert!(text.starts_with("HTTP/1.1 200") && text.ends_with("ok"), "{text}");
+    }
+    app.assert_alive().await;
+    app.stop().await;
+}
+/// Sends a request on a new connection; its response text, in a task.
+fn request_in_background(addr: SocketAddr) -> tokio::task::JoinHandle<String> {
+    tokio::spawn(async move {
+        let mut conn = TcpStream::connect(addr).await.unwrap();
+        conn.write_all(b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n").await.unwrap();
+        String::from_utf8(read_until_closed(&mut conn).await).unwrap()
+    })
+}
+
+/// Past the cap a connection waits (it is not refused) until a place
+/// frees; an upgraded WebSocket keeps its place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_cap_wait_until_a_place_frees() {
+    let app = Live::start_with(|a| {
+        a.peers.max_connections = 2;
+        a.peers.header_read_timeout_secs = 600;
+    })
+    .await;
+    let addr = app.server.addr;
+    let first = TcpStream::connect(addr).await.unwrap();
+    let second = TcpStream::connect(addr).await.unwrap();
+    let waiting = request_in_background(addr);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "a third connection was served past a cap of 2");
+    drop(first);
+    let answer = tokio::time::timeout(SOON, waiting).await.unwrap().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    // A WebSocket (its HTTP connection is over once upgraded) and the
+    // silent one fill both places again.
+    let mut ws = connect(&app, None).await;
+    let waiting = request_in_background(addr);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "a WebSocket does not count against the cap");
+    ws.close(None).await.unwrap();
+    let answer = tokio::time::timeout(SOON, waiting).await.unwrap().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    drop(second);
+    app.stop().await;
+}
 #[tokio::test]
 async fn unknown_methods_and_paths_add_no_metric_series() {
     let app = Live::start().await;

@@ -190,11 +190,37 @@ pub struct PeerArgs {
     /// open-file limit less 256 when that is smaller.
     #[arg(long, env = "ONTOGRAPH_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u32).range(1..), |n| n as usize))]
     pub max_connections: usize,
+    /// Seconds a WebSocket client has to send `connection_init` after the
+    /// upgrade; then the socket is closed with 4408 (graphql-transport-ws).
+    #[arg(long, env = "ONTOGRAPH_WS_INIT_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ws_init_timeout_secs: u64,
+    /// Seconds a WebSocket may stay open with no message from the client
+    /// (pings count) and no operation running; then it is closed (1000).
+    /// 0 turns it off.
+    #[arg(long, env = "ONTOGRAPH_WS_IDLE_TIMEOUT_SECS", default_value_t = 300)]
+    pub ws_idle_timeout_secs: u64,
+    /// Seconds one WebSocket message may take to be handed to the client's
+    /// connection; a client that stops reading is disconnected after this.
+    #[arg(long, env = "ONTOGRAPH_WS_SEND_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ws_send_timeout_secs: u64,
 }
 
 impl PeerArgs {
     pub fn header_read_timeout(&self) -> Duration {
         Duration::from_secs(self.header_read_timeout_secs)
+    }
+
+    pub fn ws_init_timeout(&self) -> Duration {
+        Duration::from_secs(self.ws_init_timeout_secs)
+    }
+
+    /// `None` when turned off.
+    pub fn ws_idle_timeout(&self) -> Option<Duration> {
+        (self.ws_idle_timeout_secs > 0).then(|| Duration::from_secs(self.ws_idle_timeout_secs))
+    }
+
+    pub fn ws_send_timeout(&self) -> Duration {
+        Duration::from_secs(self.ws_send_timeout_secs)
     }
 }
 

@@ -67,6 +67,8 @@ struct AppState {
     ws_connections: Arc<tokio::sync::Semaphore>,
     /// Operations one WebSocket connection may run at once.
     max_ws_operations: usize,
+    /// How long a WebSocket may stay silent or stall.
+    ws_timeouts: ws::Timeouts,
 }
 
 /// The whole HTTP surface over one engine and its schema.

@@ -105,6 +105,11 @@ impl Server {
             tracker: tracker.clone(),
             ws_connections: std::sync::Arc::new(tokio::sync::Semaphore::new(args.limits.max_ws_connections)),
             max_ws_operations: args.limits.max_ws_operations,
+            ws_timeouts: super::ws::Timeouts {
+                init: args.peers.ws_init_timeout(),
+                idle: args.peers.ws_idle_timeout(),
+                send: args.peers.ws_send_timeout(),
+            },
         });
         let limits = super::conn::ConnLimits {
             max_connections: super::conn::effective_cap(args.peers.max_connections),

@@ -1,8 +1,11 @@
 //! Slow, silent and hostile peers against the real server over real TCP
 //! (issue 14): a request head sent a byte at a time and a silent
 //! connection are cut by the header-read timeout; connections past the cap
-//! wait for a place (WebSockets hold one too); unknown HTTP methods add no
-//! metric series.
+//! wait for a place (WebSockets hold one too); a WebSocket that never sends
+//! `connection_init` is closed with 4408 (a thousand of them, then a normal
+//! client subscribes); an idle one is closed unless it pings or has a
+//! subscription; a flood of refused subscribes is answered in order;
+//! unknown HTTP methods add no metric series.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -67,6 +70,17 @@ async fn next(ws: &mut Ws) -> Seen {
             Some(Ok(Message::Close(None))) | Some(Err(_)) | None => Seen::Gone,
             Some(Ok(_)) => continue,
         };
+    }
+}
+fn subscribe(id: &str, query: &str, variables: Value) -> Value {
+    json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } })
+}
+/// Wait until `/metrics` shows `series` at `value`.
+async fn wait_for(app: &Live, series: &str, value: f64) {
+    let deadline = Instant::now() + SOON;
+    while sample(&app.metrics().await, series) != Some(value) {
+        assert!(Instant::now() < deadline, "{series} never reached {value}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 /// Reads until the server closes the connection; what it sent before.
@@ -155,6 +169,122 @@ async fn connections_past_the_cap_wait_until_a_place_frees() {
     let answer = tokio::time::timeout(SOON, waiting).await.unwrap().unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     drop(second);
+    app.stop().await;
+}
+const CHANGES: &str = "subscription($b: String) { changes(branch: $b) { version } }";
+/// Commits one object type on main over HTTP; the commit's version.
+async fn commit(app: &Live, name: &str, message: &str) -> i64 {
+    let q = "mutation($n: ID!, $m: String) { \
+             commit(branch: \"main\", changes: [{ createObjectType: { apiName: $n } }], message: $m) { version } }";
+    app.ok(q, json!({ "n": name, "m": message })).await["commit"]["version"].as_i64().unwrap()
+}
+
+/// `next` messages of operation `id` until `n` versions arrived.
+async fn versions(ws: &mut Ws, id: &str, n: usize) -> Vec<i64> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        match next(ws).await {
+            Seen::Msg(m) if m["id"] == id && m["type"] == "next" => {
+                let v = &m["payload"]["data"]["changes"]["version"];
+                got.push(v.as_i64().unwrap_or_else(|| panic!("not a commit: {m}")));
+            }
+            Seen::Msg(m) if m["type"] == "pong" => {}
+            other => panic!("expected a commit of {id}, got {other:?} after {got:?}"),
+        }
+    }
+    got
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_silent_websockets_are_closed_by_the_init_timeout_then_a_client_subscribes() {
+    // The default cap of 1,000 sockets: the silent ones take every place.
+    let app = Live::start_with(|a| {
+        a.peers.ws_init_timeout_secs = 1;
+        a.limits.max_ws_connections = 1_000;
+    })
+    .await;
+    let addr = app.server.addr;
+    let opened: Vec<(Ws, Instant)> = futures::stream::iter(0..1_000)
+        .map(|_| async move {
+            let at = Instant::now();
+            (open(addr, None).await, at)
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    let closes = futures::future::join_all(opened.into_iter().map(|(mut ws, at)| async move {
+        let seen = next(&mut ws).await;
+        (seen, at.elapsed())
+    }))
+    .await;
+    for (seen, after) in &closes {
+        assert_eq!(*seen, Seen::Close(4408, "Connection initialisation timeout".into()));
+        assert!(*after >= Duration::from_secs(1), "closed after {after:?}, before the timeout");
+    }
+    wait_for(&app, "ontograph_websocket_connections", 0.0).await;
+
+    let mut ws = connect(&app, None).await;
+    send(&mut ws, subscribe("s", CHANGES, json!({ "b": "main" }))).await;
+    wait_for(&app, "ontograph_subscriptions_active", 1.0).await;
+    let v = commit(&app, "AfterTheFlood", "").await;
+    assert_eq!(versions(&mut ws, "s", 1).await, [v]);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_websocket_is_closed_unless_it_pings_or_has_a_subscription() {
+    let app = Live::start_with(|a| a.peers.ws_idle_timeout_secs = 1).await;
+    let mut ws = connect(&app, None).await;
+    // Pings (the protocol's and WebSocket's own) for 2.5 idle periods.
+    for i in 0..10 {
+        if i % 2 == 0 {
+            send(&mut ws, json!({ "type": "ping" })).await;
+            assert_eq!(next(&mut ws).await, Seen::Msg(json!({ "type": "pong" })));
+        } else {
+            ws.send(Message::Ping(vec![1].into())).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // A subscription keeps a silent client's socket open.
+    send(&mut ws, subscribe("s", CHANGES, json!({ "b": "main" }))).await;
+    wait_for(&app, "ontograph_subscriptions_active", 1.0).await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let v = commit(&app, "StillHere", "").await;
+    assert_eq!(versions(&mut ws, "s", 1).await, [v]);
+    // Once it ends, the socket is idle and closed (1000).
+    send(&mut ws, json!({ "id": "s", "type": "complete" })).await;
+    let ended = Instant::now();
+    assert_eq!(next(&mut ws).await, Seen::Msg(json!({ "id": "s", "type": "complete" })));
+    match next(&mut ws).await {
+        Seen::Close(1000, reason) => assert!(reason.starts_with("idle timeout"), "{reason}"),
+        other => panic!("expected an idle close, got {other:?}"),
+    }
+    assert!(ended.elapsed() >= Duration::from_secs(1));
+    wait_for(&app, "ontograph_websocket_connections", 0.0).await;
+    app.stop().await;
+}
+
+/// Far more refusals than their queue holds: each is answered, in order,
+/// and the connection goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_refused_subscribes_is_answered_in_order() {
+    let app = Live::start_with(|a| a.limits.max_ws_operations = 1).await;
+    let mut ws = connect(&app, None).await;
+    send(&mut ws, subscribe("held", CHANGES, json!({ "b": "main" }))).await;
+    wait_for(&app, "ontograph_subscriptions_active", 1.0).await;
+    for i in 0..200 {
+        send(&mut ws, subscribe(&format!("r{i}"), CHANGES, json!({}))).await;
+    }
+    for i in 0..200 {
+        match next(&mut ws).await {
+            Seen::Msg(m) => {
+                assert_eq!((&m["id"], &m["type"]), (&json!(format!("r{i}")), &json!("error")), "{m}");
+                assert_eq!(m["payload"][0]["extensions"]["code"], "LIMIT_EXCEEDED", "{m}");
+            }
+            other => panic!("expected refusal r{i}, got {other:?}"),
+        }
+    }
+    let v = commit(&app, "Flooded", "").await;
+    assert_eq!(versions(&mut ws, "held", 1).await, [v]);
     app.stop().await;
 }
 #[tokio::test]

@@ -4,13 +4,16 @@
 //! wait for a place (WebSockets hold one too); a WebSocket that never sends
 //! `connection_init` is closed with 4408 (a thousand of them, then a normal
 //! client subscribes); an idle one is closed unless it pings or has a
-//! subscription; a flood of refused subscribes is answered in order;
-//! unknown HTTP methods add no metric series.
+//! subscription; a flood of refused subscribes is answered in order; a
+//! subscriber that never reads is dropped, one that lags is ended with
+//! LIMIT_EXCEEDED, and both resume with `afterVersion` and get every commit
+//! they missed, in order, once; unknown HTTP methods add no metric series.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
+use ontograph::engine::COMMIT_BUFFER;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -19,11 +22,14 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
+use crate::helpers::CREATE_OT;
 use crate::live::{sample, Live};
+
 type Ws = WebSocketStream<TcpStream>;
 
 /// Generous bound for anything the server should do "soon".
 const SOON: Duration = Duration::from_secs(60);
+
 /// What a WebSocket client sees next.
 #[derive(Debug, PartialEq)]
 enum Seen {
@@ -72,9 +78,11 @@ async fn next(ws: &mut Ws) -> Seen {
         };
     }
 }
+
 fn subscribe(id: &str, query: &str, variables: Value) -> Value {
     json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } })
 }
+
 /// Wait until `/metrics` shows `series` at `value`.
 async fn wait_for(app: &Live, series: &str, value: f64) {
     let deadline = Instant::now() + SOON;
@@ -83,6 +91,7 @@ async fn wait_for(app: &Live, series: &str, value: f64) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
 /// Reads until the server closes the connection; what it sent before.
 async fn read_until_closed(conn: &mut TcpStream) -> Vec<u8> {
     let mut got = Vec::new();
@@ -94,6 +103,7 @@ async fn read_until_closed(conn: &mut TcpStream) -> Vec<u8> {
         }
     }
 }
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_or_silent_request_head_is_cut_by_the_header_read_timeout() {
     let app = Live::start_with(|a| a.peers.header_read_timeout_secs = 1).await;
@@ -131,6 +141,7 @@ async fn a_slow_or_silent_request_head_is_cut_by_the_header_read_timeout() {
     app.assert_alive().await;
     app.stop().await;
 }
+
 /// Sends a request on a new connection; its response text, in a task.
 fn request_in_background(addr: SocketAddr) -> tokio::task::JoinHandle<String> {
     tokio::spawn(async move {
@@ -171,7 +182,9 @@ async fn connections_past_the_cap_wait_until_a_place_frees() {
     drop(second);
     app.stop().await;
 }
-const CHANGES: &str = "subscription($b: String) { changes(branch: $b) { version } }";
+
+const CHANGES: &str = "subscription($b: String, $after: Int) { changes(branch: $b, afterVersion: $after) { version } }";
+
 /// Commits one object type on main over HTTP; the commit's version.
 async fn commit(app: &Live, name: &str, message: &str) -> i64 {
     let q = "mutation($n: ID!, $m: String) { \
@@ -194,6 +207,7 @@ async fn versions(ws: &mut Ws, id: &str, n: usize) -> Vec<i64> {
     }
     got
 }
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_silent_websockets_are_closed_by_the_init_timeout_then_a_client_subscribes() {
     // The default cap of 1,000 sockets: the silent ones take every place.
@@ -287,6 +301,167 @@ async fn a_flood_of_refused_subscribes_is_answered_in_order() {
     assert_eq!(versions(&mut ws, "held", 1).await, [v]);
     app.stop().await;
 }
+
+/// A subscription whose every message is about 40 KB (the message of each
+/// commit, 40 times): a client that does not read stalls the server fast.
+const BIG: &str = "subscription($b: String, $after: Int) { changes(branch: $b, afterVersion: $after) { version \
+                   m0: message m1: message m2: message m3: message m4: message m5: message m6: message m7: message \
+                   m8: message m9: message m10: message m11: message m12: message m13: message m14: message \
+                   m15: message m16: message m17: message m18: message m19: message m20: message m21: message \
+                   m22: message m23: message m24: message m25: message m26: message m27: message m28: message \
+                   m29: message m30: message m31: message m32: message m33: message m34: message m35: message \
+                   m36: message m37: message m38: message m39: message } }";
+
+/// What a client that stopped reading got before the server gave up on
+/// it: the commit versions, and the last message if it was not a commit.
+async fn drain(ws: &mut Ws) -> (Vec<i64>, Option<Seen>) {
+    let mut got = Vec::new();
+    loop {
+        match next(ws).await {
+            Seen::Msg(m) if m["type"] == "next" && m["payload"]["data"]["changes"].is_object() => {
+                got.push(m["payload"]["data"]["changes"]["version"].as_i64().unwrap());
+            }
+            other => return (got, Some(other)),
+        }
+    }
+}
+
+fn assert_consecutive(got: &[i64], from: i64, to: i64) {
+    let want: Vec<i64> = (from..=to).collect();
+    assert_eq!(got, want, "expected exactly versions {from}..={to}, in order");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_never_reads_is_dropped_and_resumes_with_after_version() {
+    let app = Live::start_with(|a| a.peers.ws_send_timeout_secs = 1).await;
+    let message = "m".repeat(1_000);
+    let mut stalled = connect(&app, Some(4096)).await;
+    send(&mut stalled, subscribe("s", BIG, json!({ "b": "main" }))).await;
+    wait_for(&app, "ontograph_subscriptions_active", 1.0).await;
+    // Commit until the server drops the socket it cannot write to.
+    let mut head = 0;
+    let mut dropped = false;
+    while head < 2_000 && !dropped {
+        head = commit(&app, &format!("T{head}"), &message).await;
+        if head % 10 == 0 {
+            let m = app.metrics().await;
+            dropped = sample(&m, "ontograph_websocket_connections") == Some(0.0)
+                && sample(&m, "ontograph_subscriptions_active") == Some(0.0);
+        }
+    }
+    assert!(dropped, "a client that never reads still held its socket after {head} commits");
+    // What it had been sent before: a prefix of the commits, in order.
+    let (got, end) = drain(&mut stalled).await;
+    assert_eq!(end, Some(Seen::Gone));
+    assert_consecutive(&got, 1, got.len() as i64);
+    assert!((got.len() as i64) < head, "{} of {head}", got.len());
+
+    // Resumed: every commit it missed, then live ones, each once, in order,
+    // with commits landing while the replay runs.
+    let after = got.len() as i64;
+    let mut ws = connect(&app, None).await;
+    send(&mut ws, subscribe("r", CHANGES, json!({ "b": "main", "after": after }))).await;
+    let writer = {
+        let client = app.client.clone();
+        let url = app.url("/graphql");
+        tokio::spawn(async move {
+            for i in 0..50 {
+                let body = json!({ "query": CREATE_OT, "variables": { "input": { "apiName": format!("Live{i}") } } });
+                let res = client.post(&url).json(&body).send().await.unwrap();
+                assert_eq!(res.status(), 200);
+            }
+        })
+    };
+    writer.await.unwrap();
+    let end = app.main_version().await;
+    assert_eq!(end, head + 50);
+    let got = versions(&mut ws, "r", (end - after) as usize).await;
+    assert_consecutive(&got, after + 1, end);
+    // Nothing more was queued for it: a query on the socket answers next.
+    send(&mut ws, json!({ "id": "q", "type": "subscribe", "payload": { "query": "{ __typename }" } })).await;
+    match next(&mut ws).await {
+        Seen::Msg(m) => assert_eq!((&m["id"], &m["payload"]["data"]["__typename"]), (&json!("q"), &json!("Query"))),
+        other => panic!("{other:?}"),
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_falls_behind_is_ended_with_limit_exceeded_and_resumes() {
+    // Writes never time out here: the client only pauses.
+    let app = Live::start_with(|a| a.peers.ws_send_timeout_secs = 600).await;
+    let message = "m".repeat(1_000);
+    let mut slow = connect(&app, Some(4096)).await;
+    send(&mut slow, subscribe("s", BIG, json!({ "b": "main" }))).await;
+    wait_for(&app, "ontograph_subscriptions_active", 1.0).await;
+    // Twice as many commits as the broadcast holds while it does not read:
+    // the socket's buffers took about 70 of these messages here, far fewer
+    // than the 1,024 of slack left.
+    let mut head = 0;
+    for i in 0..2 * COMMIT_BUFFER {
+        head = commit(&app, &format!("T{i}"), &message).await;
+    }
+    let (got, end) = drain(&mut slow).await;
+    assert_consecutive(&got, 1, got.len() as i64);
+    let delivered = got.len() as i64;
+    assert!(delivered < head - COMMIT_BUFFER as i64, "{delivered} of {head} delivered: it never fell behind");
+    // The end: LIMIT_EXCEEDED saying where to resume (a `next` with the
+    // error, or the protocol's `error` when nothing had been delivered).
+    let Some(Seen::Msg(m)) = end else { panic!("expected the error, got {end:?}") };
+    assert_eq!(m["id"], "s", "{m}");
+    let error = match m["type"].as_str() {
+        Some("next") => m["payload"]["errors"][0].clone(),
+        _ => m["payload"][0].clone(),
+    };
+    assert_eq!(error["extensions"]["code"], "LIMIT_EXCEEDED", "{m}");
+    let text = error["message"].as_str().unwrap();
+    assert!(text.contains(&format!("changes(branch: \"main\", afterVersion: {delivered})")), "{text}");
+    if m["type"] == "next" {
+        assert_eq!(next(&mut slow).await, Seen::Msg(json!({ "id": "s", "type": "complete" })));
+    }
+
+    // Resumed on the same socket, as the message says.
+    send(&mut slow, subscribe("r", CHANGES, json!({ "b": "main", "after": delivered }))).await;
+    let got = versions(&mut slow, "r", (head - delivered) as usize).await;
+    assert_consecutive(&got, delivered + 1, head);
+    let v = commit(&app, "Next", "").await;
+    assert_eq!(versions(&mut slow, "r", 1).await, [v]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn after_version_needs_a_branch_and_at_most_its_head() {
+    let app = Live::start().await;
+    commit(&app, "One", "").await;
+    let mut ws = connect(&app, None).await;
+    for (vars, code, field) in [
+        (json!({ "after": 0 }), "BAD_USER_INPUT", Some("afterVersion")),
+        (json!({ "b": "main", "after": -1 }), "BAD_USER_INPUT", Some("afterVersion")),
+        (json!({ "b": "main", "after": 2 }), "BAD_USER_INPUT", Some("afterVersion")),
+        (json!({ "b": "nope", "after": 0 }), "NOT_FOUND", None),
+    ] {
+        send(&mut ws, subscribe("e", CHANGES, vars.clone())).await;
+        let Seen::Msg(m) = next(&mut ws).await else { panic!("{vars}") };
+        assert_eq!(m["type"], "error", "{vars}: {m}");
+        assert_eq!(m["payload"][0]["extensions"]["code"], code, "{vars}: {m}");
+        assert_eq!(m["payload"][0]["extensions"]["field"].as_str(), field, "{vars}: {m}");
+    }
+    // afterVersion 0 replays the whole history; the head replays nothing.
+    send(&mut ws, subscribe("all", CHANGES, json!({ "b": "main", "after": 0 }))).await;
+    assert_eq!(versions(&mut ws, "all", 1).await, [1]);
+    send(&mut ws, subscribe("none", CHANGES, json!({ "b": "main", "after": 1 }))).await;
+    wait_for(&app, "ontograph_subscriptions_active", 2.0).await;
+    let v = commit(&app, "Two", "").await;
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let Seen::Msg(m) = next(&mut ws).await else { panic!() };
+        got.push((m["id"].as_str().unwrap().to_owned(), m["payload"]["data"]["changes"]["version"].as_i64().unwrap()));
+    }
+    got.sort();
+    assert_eq!(got, [("all".to_owned(), v), ("none".to_owned(), v)]);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn unknown_methods_and_paths_add_no_metric_series() {
     let app = Live::start().await;

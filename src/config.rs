@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
@@ -184,6 +185,57 @@ pub struct ServeArgs {
     pub warm: Option<PathBuf>,
     #[command(flatten)]
     pub auth: AuthArgs,
+    #[command(flatten)]
+    pub peers: PeerArgs,
+}
+
+/// How long a slow or silent peer may hold a connection, and how many
+/// connections there may be (docs/security.md, "Slow and silent peers").
+#[derive(Debug, Clone, Args)]
+pub struct PeerArgs {
+    /// Seconds a client has to send a whole HTTP request head (request line
+    /// and headers), counted from when the server starts waiting for it; a
+    /// connection that does not is closed. Also how long an idle keep-alive
+    /// connection stays open.
+    #[arg(long, env = "ONTOGRAPH_HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_secs: u64,
+    /// Most TCP connections held at once (HTTP and WebSocket); more wait in
+    /// the kernel's accept queue until one closes. Lowered at start to the
+    /// open-file limit less 256 when that is smaller.
+    #[arg(long, env = "ONTOGRAPH_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u32).range(1..), |n| n as usize))]
+    pub max_connections: usize,
+    /// Seconds a WebSocket client has to send `connection_init` after the
+    /// upgrade; then the socket is closed with 4408 (graphql-transport-ws).
+    #[arg(long, env = "ONTOGRAPH_WS_INIT_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ws_init_timeout_secs: u64,
+    /// Seconds a WebSocket may stay open with no message from the client
+    /// (pings count) and no operation running; then it is closed (1000).
+    /// 0 turns it off.
+    #[arg(long, env = "ONTOGRAPH_WS_IDLE_TIMEOUT_SECS", default_value_t = 300)]
+    pub ws_idle_timeout_secs: u64,
+    /// Seconds one WebSocket message may take to be handed to the client's
+    /// connection; a client that stops reading is disconnected after this.
+    #[arg(long, env = "ONTOGRAPH_WS_SEND_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ws_send_timeout_secs: u64,
+}
+
+impl PeerArgs {
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs)
+    }
+
+    pub fn ws_init_timeout(&self) -> Duration {
+        Duration::from_secs(self.ws_init_timeout_secs)
+    }
+
+    /// `None` when turned off.
+    pub fn ws_idle_timeout(&self) -> Option<Duration> {
+        (self.ws_idle_timeout_secs > 0).then(|| Duration::from_secs(self.ws_idle_timeout_secs))
+    }
+
+    pub fn ws_send_timeout(&self) -> Duration {
+        Duration::from_secs(self.ws_send_timeout_secs)
+    }
 }
 
 /// Who may call the server, and from where (docs/security.md).

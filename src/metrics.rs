@@ -163,10 +163,13 @@ impl Metrics {
         Metrics(Arc::new(inner))
     }
 
-    /// One finished HTTP request; `route` is the matched route pattern.
+    /// One finished HTTP request; `route` is the matched route pattern (or
+    /// a fixed fallback), never the raw path. The method is reduced to
+    /// [`method_label`]: each distinct label value is a series kept until
+    /// the process exits, so no label may come from client input.
     pub fn http_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
         let m = &self.0;
-        m.http_requests.with_label_values(&[route, method, &status.to_string()]).inc();
+        m.http_requests.with_label_values(&[route, method_label(method), &status.to_string()]).inc();
         m.http_duration.with_label_values(&[route]).observe(elapsed.as_secs_f64());
     }
 
@@ -301,7 +304,28 @@ impl Metrics {
     }
 }
 
+/// The `method` label: the methods a client of this server sends, else
+/// `other` (`XYZ1 /healthz`, `XYZ2 …` must not add a series each).
+pub fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 7] = ["GET", "POST", "OPTIONS", "HEAD", "PUT", "DELETE", "PATCH"];
+    KNOWN.into_iter().find(|m| *m == method).unwrap_or("other")
+}
+
 fn reg<C: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: C) -> C {
     r.register(Box::new(c.clone())).expect("metric names are unique");
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::method_label;
+
+    #[test]
+    fn methods_outside_the_fixed_set_are_other() {
+        assert_eq!(method_label("GET"), "GET");
+        assert_eq!(method_label("PATCH"), "PATCH");
+        for m in ["XYZ1", "get", "CONNECT", "TRACE", ""] {
+            assert_eq!(method_label(m), "other", "{m}");
+        }
+    }
 }

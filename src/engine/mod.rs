@@ -38,6 +38,10 @@ use crate::store::{load_rows, BranchRecord, CommitRecord, EntityRow, Store};
 
 pub const MAIN: &str = "main";
 
+/// Commits the broadcast to subscribers holds (shared by all of them, each
+/// commit once): a subscriber further behind than this is ended.
+pub const COMMIT_BUFFER: usize = 1024;
+
 /// How an engine runs: traversal caps and pool size, result cache bounds,
 /// the heavy lane's queue.
 #[derive(Debug, Clone, Copy)]
@@ -227,7 +231,7 @@ impl Engine {
             records.push(store.create_branch(&main).await?);
         }
         let map = load_branches(store.as_ref(), &records).await?;
-        let (commits, _) = broadcast::channel(1024);
+        let (commits, _) = broadcast::channel(COMMIT_BUFFER);
         let branches = ArcSwap::from_pointee(map);
         let traversal = traversal::Pool::new(limits);
         let lane = lane::Lane::new(limits.workers, heavy_queue);

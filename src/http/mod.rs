@@ -1,11 +1,13 @@
 //! HTTP: the axum router (`/graphql`, `/graphql/ws`, `/graphiql`,
 //! `/healthz`, `/readyz`, `/metrics`), request ids, tracing spans and
-//! metrics per request, and server startup and graceful shutdown. It only
+//! metrics per request, the accept loop (connection cap, header-read
+//! timeout: `conn`), and server startup and graceful shutdown. It only
 //! mounts the pipeline that `api` builds. Depends on `api`, `engine`,
 //! `metrics` and `config`, and on `store` only to open the database at
 //! start.
 
 mod body;
+mod conn;
 mod graphiql;
 mod graphql;
 mod identity;
@@ -65,6 +67,8 @@ struct AppState {
     ws_connections: Arc<tokio::sync::Semaphore>,
     /// Operations one WebSocket connection may run at once.
     max_ws_operations: usize,
+    /// How long a WebSocket may stay silent or stall.
+    ws_timeouts: ws::Timeouts,
 }
 
 /// The whole HTTP surface over one engine and its schema.
@@ -147,6 +151,8 @@ fn request_span(req: &Request) -> tracing::Span {
 /// Counts and times each request by its route pattern.
 async fn record(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
+    // The route's pattern, never the raw path: every label value is a
+    // series kept for good, so none may come from the client.
     let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = req.method().clone();
     let _in_flight = app.metrics.http_in_flight();

@@ -106,11 +106,17 @@ impl Server {
             tracker: tracker.clone(),
             ws_connections: std::sync::Arc::new(tokio::sync::Semaphore::new(args.limits.max_ws_connections)),
             max_ws_operations: args.limits.max_ws_operations,
+            ws_timeouts: super::ws::Timeouts {
+                init: args.peers.ws_init_timeout(),
+                idle: args.peers.ws_idle_timeout(),
+                send: args.peers.ws_send_timeout(),
+            },
         });
-        let stop = stop_http.clone();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await
-        });
+        let limits = super::conn::ConnLimits {
+            max_connections: super::conn::effective_cap(args.peers.max_connections),
+            header_read_timeout: args.peers.header_read_timeout(),
+        };
+        let task = tokio::spawn(super::conn::serve(listener, app, limits, stop_http.clone()));
         let grace = Duration::from_secs(args.shutdown_timeout_secs);
         Ok(Server { addr, engine, metrics, auth, stop_http, closing, tracker, grace, task, warmer })
     }

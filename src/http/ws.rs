@@ -5,9 +5,18 @@
 //! durable and completes, and once every operation of a connection has
 //! completed (or the grace period is over) the socket is closed with 1001
 //! "going away". Connections are tracked so shutdown waits for them.
+//!
+//! Slow and silent peers (docs/security.md): a socket that sends no
+//! `connection_init` within `--ws-init-timeout-secs` is closed with 4408, one
+//! with nothing to do for `--ws-idle-timeout-secs` with 1000, one that stops
+//! reading is dropped after `--ws-send-timeout-secs`. Nothing queues without
+//! bound: one outgoing message is in flight at a time (the protocol engine
+//! and the subscription streams are pulled, not pushed, so a stalled writer
+//! stops them), and refusals wait in a queue of [`REFUSALS_QUEUED`].
 
 use std::collections::HashSet;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,10 +25,13 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
+use super::conn::ConnSlot;
 use super::negotiate::MediaType;
 use super::{identity, AppState};
 use crate::api::RequestId;
@@ -31,7 +43,30 @@ use crate::error::Error;
 /// server is shutting down.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
-pub async fn handler(State(app): State<AppState>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
+/// Refusals of operations over `--max-ws-operations` waiting to be sent.
+/// When full, the connection's input is not read further until one is
+/// sent: a client flooding `subscribe` is slowed, not buffered.
+const REFUSALS_QUEUED: usize = 16;
+
+/// How long a WebSocket may stay silent or stall (`--ws-*-timeout-secs`).
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// From the upgrade to `connection_init`; then 4408.
+    pub init: Duration,
+    /// With no client message and no operation running; then 1000.
+    /// `None`: never.
+    pub idle: Option<Duration>,
+    /// For one message to be taken by the client's connection; then the
+    /// socket is dropped (a close frame could not be sent either).
+    pub send: Duration,
+}
+
+pub async fn handler(
+    State(app): State<AppState>,
+    slot: Option<Extension<ConnSlot>>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     // A browser page may open a WebSocket to any origin (no CORS): only
     // this server's own pages and the listed origins may.
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
@@ -73,6 +108,9 @@ pub async fn handler(State(app): State<AppState>, headers: HeaderMap, upgrade: W
     upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).max_message_size(app.max_body_bytes).on_upgrade(move |socket| {
         tracker.track_future(async move {
             serve(socket, app, protocol, upgraded_as, request_id).await;
+            // The socket's place under --max-connections, held as long as
+            // the socket (the HTTP connection that carried the upgrade is over).
+            drop(slot);
             drop(permit);
         })
     })
@@ -106,14 +144,36 @@ impl<'a> Envelope<'a> {
     }
 }
 
-/// Operations started on a connection and not yet completed.
-#[derive(Default)]
+/// Operations started on a connection and not yet completed, and what
+/// the init and idle timeouts are measured from.
 struct Active {
     ids: Mutex<HashSet<String>>,
     count: watch::Sender<usize>,
+    opened: Instant,
+    /// `connection_init` arrived.
+    initialised: AtomicBool,
+    /// The client's last frame (pings included) or the last operation
+    /// ending, whichever is later: idleness is counted from there.
+    quiet_since: Mutex<Instant>,
+}
+
+/// What the init and idle timeouts ask for now.
+enum Check {
+    /// Look again then.
+    At(Instant),
+    /// No timeout applies (idle timeout off).
+    Never,
+    /// Close the socket with this frame.
+    Close(CloseFrame),
 }
 
 impl Active {
+    fn new() -> Self {
+        let now = Instant::now();
+        let (ids, count) = (Mutex::default(), watch::Sender::new(0));
+        Active { ids, count, opened: now, initialised: AtomicBool::new(false), quiet_since: Mutex::new(now) }
+    }
+
     fn len(&self) -> usize {
         self.ids.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
@@ -125,7 +185,41 @@ impl Active {
         } else {
             ids.remove(&id);
         }
+        if ids.is_empty() {
+            self.heard();
+        }
         self.count.send_replace(ids.len());
+    }
+
+    /// The client sent something (or the last operation ended).
+    fn heard(&self) {
+        *self.quiet_since.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    }
+
+    fn check(&self, t: &Timeouts) -> Check {
+        let now = Instant::now();
+        if !self.initialised.load(Ordering::Relaxed) {
+            let at = self.opened + t.init;
+            return match now >= at {
+                // graphql-transport-ws: "Connection initialisation timeout".
+                true => Check::Close(CloseFrame { code: 4408, reason: "Connection initialisation timeout".into() }),
+                false => Check::At(at),
+            };
+        }
+        let Some(idle) = t.idle else { return Check::Never };
+        if self.len() > 0 {
+            // Looked at again a period later; an operation ending restarts
+            // the count (`update`).
+            return Check::At(now + idle);
+        }
+        let at = *self.quiet_since.lock().unwrap_or_else(|e| e.into_inner()) + idle;
+        match now >= at {
+            true => Check::Close(CloseFrame {
+                code: 1000,
+                reason: format!("idle timeout: no message and no operation for {} s", idle.as_secs()).into(),
+            }),
+            false => Check::At(at),
+        }
     }
 }
 
@@ -157,13 +251,14 @@ async fn serve(
 ) {
     let _open = app.metrics.websocket();
     let (mut sink, stream) = socket.split();
-    let active = Arc::new(Active::default());
+    let active = Arc::new(Active::new());
     let mut count_rx = active.count.subscribe();
-    let incoming = active.clone();
+    let (incoming, heard) = (active.clone(), active.clone());
     let max_operations = app.max_ws_operations;
+    let timeouts = app.ws_timeouts;
     // Refusals of operations over the per-connection cap, answered beside
     // the protocol engine's own messages.
-    let (refuse, refusals) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let (refuse, refusals) = tokio::sync::mpsc::channel::<String>(REFUSALS_QUEUED);
     let shutdown = app.shutdown.clone();
     // Input ends when the client goes away, or on shutdown once nothing is
     // running (or after the grace period).
@@ -173,6 +268,8 @@ async fn serve(
     };
     let input = stream
         .take_while(|m| futures::future::ready(m.is_ok()))
+        // Any frame is activity, WebSocket pings and pongs included.
+        .inspect(move |_| heard.heard())
         .filter_map(|m| {
             futures::future::ready(match m {
                 Ok(m @ (Message::Text(_) | Message::Binary(_))) => Some(m.into_data()),
@@ -180,18 +277,25 @@ async fn serve(
             })
         })
         .filter_map(move |data| {
-            let pass = match operation(&data) {
-                Some((true, id)) if incoming.len() >= max_operations => {
-                    let _ = refuse.send(refusal(protocol, &id, max_operations));
-                    false
-                }
+            let refused = match operation(&data) {
+                Some((true, id)) if incoming.len() >= max_operations => Some(refusal(protocol, &id, max_operations)),
                 Some((start, id)) => {
                     incoming.update(start, id);
-                    true
+                    None
                 }
-                None => true,
+                None => None,
             };
-            futures::future::ready(pass.then_some(data))
+            let refuse = refuse.clone();
+            async move {
+                match refused {
+                    // Waits while the queue is full (the loop below drains it).
+                    Some(text) => {
+                        let _ = refuse.send(text).await;
+                        None
+                    }
+                    None => Some(data),
+                }
+            }
         })
         .take_until(Box::pin(closing));
     // Credentials come with `connection_init`: refused ones close the
@@ -199,8 +303,9 @@ async fn serve(
     // 1002, rewritten below).
     let refused = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let on_init = {
-        let (app, refused) = (app.clone(), refused.clone());
+        let (app, refused, conn) = (app.clone(), refused.clone(), active.clone());
         move |payload: Value| {
+            conn.initialised.store(true, Ordering::Relaxed);
             let result = init_principal(&app, &payload, upgraded_as.clone());
             let request_id = request_id.clone();
             let (app, refused) = (app.clone(), refused.clone());
@@ -234,14 +339,26 @@ async fn serve(
     let mut refusals = refusals;
     let mut rejections = Rejections::default();
     loop {
+        let wake = match active.check(&timeouts) {
+            Check::Close(frame) => {
+                tracing::debug!(code = frame.code, reason = %frame.reason, "closing a silent WebSocket");
+                let _ = within(timeouts.send, sink.send(Message::Close(Some(frame)))).await;
+                let _ = within(timeouts.send, sink.close()).await;
+                return;
+            }
+            Check::At(at) => Some(at),
+            Check::Never => None,
+        };
         // The connection ends with the protocol engine's output; refusals
-        // are interleaved while it runs.
+        // are interleaved while it runs; the timeouts are looked at again
+        // when due (and after every message: cheap).
         let msg = tokio::select! {
             msg = output.next() => match msg {
                 Some(msg) => msg,
                 None => break,
             },
             Some(text) = refusals.recv() => async_graphql::http::WsMessage::Text(text),
+            _ = sleep_until(wake) => continue,
         };
         let msg = match msg {
             async_graphql::http::WsMessage::Text(text) => {
@@ -274,15 +391,34 @@ async fn serve(
                 Message::Close(Some(CloseFrame { code, reason: reason.into() }))
             }
         };
-        if sink.send(msg).await.is_err() {
+        // A client that stops reading stalls this send once the socket's
+        // buffers are full; it is dropped rather than waited for.
+        if within(timeouts.send, sink.send(msg)).await.is_err() {
+            tracing::debug!(timeout = ?timeouts.send, "dropping a WebSocket whose client stopped reading");
             return;
         }
     }
     if app.shutdown.is_cancelled() {
         let frame = CloseFrame { code: 1001, reason: "server shutting down".into() };
-        let _ = sink.send(Message::Close(Some(frame))).await;
+        let _ = within(timeouts.send, sink.send(Message::Close(Some(frame)))).await;
     }
-    let _ = sink.close().await;
+    let _ = within(timeouts.send, sink.close()).await;
+}
+
+/// A send that fails or does not finish within `limit` is an error.
+async fn within<E>(limit: Duration, send: impl std::future::Future<Output = Result<(), E>>) -> Result<(), ()> {
+    match tokio::time::timeout(limit, send).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}
+
+/// Sleeps until `at`; forever for `None`.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// graphql-transport-ws reports an operation rejected before execution

@@ -1,5 +1,5 @@
 //! Integration tests: one binary, one module per area. Most run the schema
-//! in-process through `TestApp`; `http`, `crash` run the real server.
+//! in-process through `TestApp`; `http`, `crash`, `hostile` run the real server.
 
 #[macro_use]
 mod helpers;
@@ -14,6 +14,7 @@ mod crash;
 mod entities;
 mod formats;
 mod fuzz;
+mod hostile;
 mod http;
 mod ids;
 mod jwt;

@@ -156,17 +156,15 @@ async fn main() {
 
     // Fairness: `{ __typename }` alone, then under 8 clients of distinct
     // 28k-node impacts (with node lists).
-    let probe = |n: usize| {
-        async move {
-            let mut xs = Vec::with_capacity(n);
-            for _ in 0..n {
-                let t = Instant::now();
-                post("{ __typename }".into()).await;
-                xs.push(t.elapsed());
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-            xs
+    let probe = |n: usize| async move {
+        let mut xs = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t = Instant::now();
+            post("{ __typename }".into()).await;
+            xs.push(t.elapsed());
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
+        xs
     };
     let mut idle = probe(1_000).await;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::enums::{ChangeKind, EntityKind};
 use super::ids::{BranchRef, GlobalId};
+use super::render::ChangeList;
 use crate::engine::BranchMeta;
 use crate::model;
 use crate::model::CommitRecord;
@@ -59,12 +60,9 @@ impl Commit {
         self.record.timestamp
     }
     /// Every entity the commit added, modified or deleted, by kind and entityId.
-    async fn changes(&self) -> Vec<EntityChange> {
-        self.record
-            .changes
-            .iter()
-            .map(|c| EntityChange::in_commit(c.clone(), &self.branch, self.record.version))
-            .collect()
+    async fn changes(&self) -> ChangeList {
+        let changes = std::sync::Arc::new(self.record.changes.clone());
+        ChangeList::new(changes, Some((self.branch.clone(), self.record.version)))
     }
 }
 

@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use async_graphql::{Enum, ErrorExtensions, InputObject, Json, Object, SimpleObject, ID};
 
-use super::commit::{Commit, EntityChange};
+use super::commit::Commit;
 use super::enums::EntityKind;
 use super::ids::{BranchRef, ConflictRef, GlobalId, MergeRef};
-use super::render::{ChangeList, Changes};
+use super::render::ChangeList;
 use crate::engine;
 use crate::error::{Error, Result};
 use crate::model;
@@ -191,12 +191,9 @@ impl MergeResult {
     /// What the merge changes on the target (a dry run: would change,
     /// once no conflict is left unresolved). After a merge these are the
     /// merge commit's changes, with the same ids.
-    async fn changes(&self) -> Vec<EntityChange> {
-        let change = |c: &model::EntityChange| match &self.0.commit {
-            Some(commit) => EntityChange::in_commit(c.clone(), &BranchRef::of(&self.0.target), commit.version),
-            None => EntityChange::value(c.clone()),
-        };
-        self.0.changes.iter().map(change).collect()
+    async fn changes(&self) -> ChangeList {
+        let commit = self.0.commit.as_ref().map(|c| (BranchRef::of(&self.0.target), c.version));
+        ChangeList::new(Arc::new(self.0.changes.clone()), commit)
     }
 }
 
@@ -219,7 +216,7 @@ impl From<engine::BranchDiff> for BranchDiff {
         BranchDiff {
             base: Some(d.base_version),
             base_branch: d.base_branch,
-            changes: ChangeList(Arc::new(Changes(Arc::new(d.changes)))),
+            changes: ChangeList::new(Arc::new(d.changes), None),
         }
     }
 }

@@ -19,7 +19,7 @@ use async_graphql::parser::types::{Field, Selection};
 use async_graphql::{registry, ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value, ID};
 
 use super::commit::EntityChange;
-use super::ids::GlobalId;
+use super::ids::{BranchRef, GlobalId};
 use super::json::{ResponseBudget, Splice};
 use super::traversal::{Edge, GraphState, TraversalNode};
 use crate::error::Error;
@@ -308,9 +308,24 @@ pub struct EdgeList(pub Arc<Edges>);
 direct_list!(NodeList, Nodes);
 direct_list!(EdgeList, Edges);
 
-/// The changes of a diff or a dry-run merge: as many as the branch
-/// changed entities, so written like the traversal lists.
-pub struct Changes(pub Arc<Vec<model::EntityChange>>);
+/// The changes of a commit, a diff or a merge: as many as the entities
+/// changed (an import's commit: every entity), so written like the
+/// traversal lists.
+pub struct Changes {
+    pub changes: Arc<Vec<model::EntityChange>>,
+    /// The commit they belong to (branch, version); `None` for a diff or
+    /// a dry-run merge.
+    pub commit: Option<(BranchRef, i64)>,
+}
+
+impl Changes {
+    fn id(&self, c: &model::EntityChange) -> String {
+        match &self.commit {
+            Some((b, v)) => GlobalId::CommitChange(b.clone(), *v, c.entity_kind, c.id.clone()).encode().0,
+            None => GlobalId::Change(c.clone()).encode().0,
+        }
+    }
+}
 
 impl Rows for Changes {
     const TYPENAME: &'static str = "EntityChange";
@@ -318,13 +333,13 @@ impl Rows for Changes {
     type Item = EntityChange;
 
     fn len(&self) -> usize {
-        self.0.len()
+        self.changes.len()
     }
 
     fn write(&self, i: usize, name: &str, out: &mut Vec<u8>) {
-        let c = &self.0[i];
+        let c = &self.changes[i];
         match name {
-            "id" => write_str(out, &GlobalId::Change(c.clone()).encode()),
+            "id" => write_str(out, &self.id(c)),
             "entityKind" => write_str(out, c.entity_kind.as_str()),
             "entityId" => write_str(out, &c.id),
             "change" => write_str(out, c.change.as_str()),
@@ -342,9 +357,9 @@ impl Rows for Changes {
     }
 
     fn value(&self, i: usize, name: &str) -> Value {
-        let c = &self.0[i];
+        let c = &self.changes[i];
         match name {
-            "id" => Value::String(GlobalId::Change(c.clone()).encode().0),
+            "id" => Value::String(self.id(c)),
             "entityKind" => Value::Enum(Name::new(c.entity_kind.as_str())),
             "entityId" => Value::String(c.id.clone()),
             "change" => Value::Enum(Name::new(c.change.as_str())),
@@ -353,12 +368,22 @@ impl Rows for Changes {
     }
 
     fn items(&self) -> Vec<EntityChange> {
-        self.0.iter().cloned().map(EntityChange::value).collect()
+        let item = |c: &model::EntityChange| match &self.commit {
+            Some((b, v)) => EntityChange::in_commit(c.clone(), b, *v),
+            None => EntityChange::value(c.clone()),
+        };
+        self.changes.iter().map(item).collect()
     }
 }
 
-/// `[EntityChange!]!` of a diff or a dry-run merge, written directly when
-/// only its scalar fields and __typename are selected.
+/// `[EntityChange!]!` of a commit, a diff or a merge, written directly
+/// when only its scalar fields and __typename are selected.
 pub struct ChangeList(pub Arc<Changes>);
+
+impl ChangeList {
+    pub fn new(changes: Arc<Vec<model::EntityChange>>, commit: Option<(BranchRef, i64)>) -> Self {
+        ChangeList(Arc::new(Changes { changes, commit }))
+    }
+}
 
 direct_list!(ChangeList, Changes);

@@ -279,9 +279,10 @@ async fn answers_larger_than_the_response_limit_are_refused() {
     live.stop().await;
 }
 
-/// A diff's changes are written like the traversal lists: over HTTP, with
-/// plain fields, the same JSON as the resolvers give (forced with a
-/// directive) and as the in-process schema gives.
+/// A diff's, a commit's and a merge's changes are written like the
+/// traversal lists: over HTTP, with plain fields, the same JSON as the
+/// resolvers give (forced with a directive) and as the in-process schema
+/// gives.
 #[tokio::test]
 async fn written_diff_changes_equal_the_resolvers() {
     let live = crate::live::Live::start().await;
@@ -310,5 +311,23 @@ async fn written_diff_changes_equal_the_resolvers() {
     assert_eq!(changes[0]["fields"], json!(["description", "displayName"]));
     assert_eq!(changes[0]["__typename"], "EntityChange");
     assert_eq!((&changes[1]["entityId"], &changes[1]["fields"]), (&json!("Freelancer"), &json!([])));
+    // A commit's changes and a dry-run merge's, the same way.
+    let sel = |d: &str| format!("{{ id {d} k: entityKind entityId change fields __typename }}");
+    let commits = |d: &str| {
+        format!(r#"{{ branch(name: "dev") {{ commits(first: 1) {{ edges {{ node {{ changes {} }} }} }} }} }}"#, sel(d))
+    };
+    let direct = live.ok(&commits(""), json!({})).await;
+    assert_eq!(direct, live.ok(&commits("@include(if: true)"), json!({})).await);
+    assert_eq!(
+        direct["branch"]["commits"]["edges"][0]["node"]["changes"].as_array().unwrap().len(),
+        1,
+        "each mutation field is a commit"
+    );
+    let merge = |d: &str| {
+        format!(r#"mutation {{ mergeBranch(source: "dev", target: "main", dryRun: true) {{ changes {} }} }}"#, sel(d))
+    };
+    let direct = live.ok(&merge(""), json!({})).await;
+    assert_eq!(direct, live.ok(&merge("@include(if: true)"), json!({})).await);
+    assert_eq!(direct["mergeBranch"]["changes"].as_array().unwrap().len(), 2);
     live.stop().await;
 }

@@ -132,3 +132,39 @@ async fn light_requests_are_answered_while_a_long_answer_is_written() {
     assert!(answered_during >= 3, "probes answered while the lane wrote: {answered_during}");
     live.stop().await;
 }
+
+/// The search reproduction (issue 14): 100 aliased `objectTypes(filter:
+/// { search })` with a long `$s`. A 7 MB `$s` is refused before anything
+/// runs; a 1 KiB one (the longest search) scans on the heavy lane, so on a
+/// one-thread runtime `{ __typename }` is answered while the scans run.
+#[tokio::test(flavor = "current_thread")]
+async fn the_search_reproduction_is_refused_or_scanned_off_the_async_workers() {
+    let live = Live::start_with(|a| a.traversal_workers = 1).await;
+    large(&live, 3_000).await;
+    let aliases: Vec<String> =
+        (0..100).map(|i| format!("a{i}: objectTypes(filter: {{ search: $s }}) {{ totalCount }}")).collect();
+    let q = format!("query($s: String) {{ branch {{ {} }} }}", aliases.join(" "));
+    let (status, body) = live.gql(&q, json!({ "s": "x".repeat(7 * 1024 * 1024) })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.get("data").is_none(), "refused before it ran: {body}");
+    error_with_code(&body, "LIMIT_EXCEEDED");
+    let engine = live.server.engine.clone();
+    let (client, url) = (live.client.clone(), live.url("/graphql"));
+    let body = json!({ "query": q, "variables": { "s": "t".repeat(1024) } });
+    let scans = tokio::spawn(async move { client.post(url).json(&body).send().await.unwrap().json::<Value>().await });
+    let mut answered_during = 0;
+    while !scans.is_finished() {
+        if engine.lane_stats().running == 0 {
+            tokio::task::yield_now().await;
+            continue;
+        }
+        assert_eq!(live.ok("{ __typename }", json!({})).await["__typename"], "Query");
+        if engine.lane_stats().running > 0 {
+            answered_during += 1;
+        }
+    }
+    let body = scans.await.unwrap().unwrap();
+    assert_eq!(body["data"]["branch"]["a99"]["totalCount"], 0, "{body}");
+    assert!(answered_during >= 1, "probes answered while the lane scanned: {answered_during}");
+    live.stop().await;
+}

@@ -1,5 +1,5 @@
 //! What a frontend-sized document costs before any resolver runs: a
-//! 4 KB query with fragments, as Apollo and Relay send, over the demo
+//! 1.5 KB query with fragments, as Apollo and Relay send, over the demo
 //! ontology. Parse, the pipeline's own checks, a clone of the parsed
 //! document, and whole requests through the pipeline the server runs,
 //! with and without the document cache. Run: `cargo bench --bench documents`.

@@ -175,6 +175,12 @@ pub struct ServeArgs {
     /// branches stay at the same version. 0 turns it off.
     #[arg(long, env = "ONTOGRAPH_RESPONSE_CACHE_BYTES", default_value_t = crate::api::DEFAULT_RESPONSE_CACHE_BYTES)]
     pub response_cache_bytes: u64,
+    /// With PostgreSQL: how often, in milliseconds, this process reads the
+    /// branch heads to catch up with commits other processes on the same
+    /// database made (besides on every LISTEN/NOTIFY wake-up and before
+    /// every write); see docs/production.md, "Replicas".
+    #[arg(long, env = "ONTOGRAPH_REPLICA_POLL_MS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(10..))]
+    pub replica_poll_ms: u64,
     /// Capacity in bytes of the parsed-document cache: a query sent again
     /// (with other variables) is not parsed or checked again. 0 turns it off.
     #[arg(long, env = "ONTOGRAPH_DOCUMENT_CACHE_BYTES", default_value_t = crate::api::DEFAULT_DOCUMENT_CACHE_BYTES)]

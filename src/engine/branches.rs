@@ -50,6 +50,7 @@ impl Engine {
         self.publish_branches(|m| {
             m.insert(rec.name.clone(), handle.clone());
         });
+        self.announce(name).await;
         Ok(view)
     }
 
@@ -77,6 +78,7 @@ impl Engine {
         });
         self.cache_deleted(handle.meta.uid);
         self.inner.history.forget(handle.meta.uid);
+        self.announce(name).await;
         Ok(())
     }
 
@@ -89,6 +91,7 @@ impl Engine {
         let cur = handle.state.load_full();
         let next = BranchState::same_graph(cur.version, protected, cur.ontology.clone(), &cur);
         handle.state.store(Arc::new(next));
+        self.announce(name).await;
         Ok(handle.view())
     }
 
@@ -103,7 +106,7 @@ impl Engine {
     }
 
     /// Swap in a new branch map (copy-on-write; branch changes are rare).
-    fn publish_branches(&self, edit: impl FnOnce(&mut BTreeMap<String, Arc<BranchHandle>>)) {
+    pub(super) fn publish_branches(&self, edit: impl FnOnce(&mut BTreeMap<String, Arc<BranchHandle>>)) {
         let mut map = BTreeMap::clone(&self.inner.branches.load());
         edit(&mut map);
         self.inner.branches.store(Arc::new(map));

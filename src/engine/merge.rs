@@ -94,6 +94,9 @@ impl Engine {
                 false => Some(target.write.lock().await),
                 true => None,
             };
+            if !req.dry_run {
+                engine.catch_up_before_write(&target).await?;
+            }
             let t = target.state.load_full();
             let s = source.state.load_full();
             let audit = match (t.protected && !req.dry_run, req.into_protected) {

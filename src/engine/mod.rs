@@ -12,6 +12,7 @@ mod cached;
 mod history;
 mod lane;
 mod merge;
+mod replica;
 mod traversal;
 mod write;
 
@@ -215,6 +216,8 @@ struct Inner {
     traversal: traversal::Pool,
     lane: Arc<lane::Lane>,
     writes: WriteLimits,
+    /// Set when other processes share the database (`replica`).
+    notices: OnceLock<Arc<dyn crate::store::notices::Notices>>,
     cache: ResultCache,
     history: history::History,
 }
@@ -237,7 +240,18 @@ impl Engine {
         let lane = lane::Lane::new(limits.workers, heavy_queue);
         let cache = ResultCache::new(cache);
         let history = history::History::default();
-        let inner = Inner { store, branches, admin: Mutex::new(()), commits, traversal, lane, writes, cache, history };
+        let inner = Inner {
+            store,
+            branches,
+            admin: Mutex::new(()),
+            commits,
+            traversal,
+            lane,
+            writes,
+            notices: OnceLock::new(),
+            cache,
+            history,
+        };
         Ok(Engine { inner: Arc::new(inner) })
     }
 

@@ -167,6 +167,8 @@ impl Engine {
         let engine = self.clone();
         let task = async move {
             let _writer = handle.write.lock().await;
+            // On a replica: checked against the database's head.
+            engine.catch_up_before_write(&handle).await?;
             let state = handle.state.load_full();
             check_writable(&handle, &state, &meta)?;
             let base = state.ontology.clone();
@@ -255,6 +257,7 @@ impl Engine {
         // Nobody listening is fine: the commit is durable either way.
         let published = PublishedCommit { meta: handle.meta.clone(), record: commit.clone() };
         let _ = self.inner.commits.send(Arc::new(published));
+        self.announce(&handle.meta.name).await;
         Ok(Committed { commit, view: handle.view() })
     }
 }

@@ -66,9 +66,13 @@ impl Server {
                 Err(e) => tracing::warn!(error = %e, "preparing branch graphs failed; they are built on first use"),
             }
         });
+        let (stop_http, closing) = (CancellationToken::new(), CancellationToken::new());
+        if let Some(notices) = store::notices::connect(&args.db.database_url).await.context("listening for replicas")? {
+            // Other processes may share this database: follow their commits.
+            engine.replicate(notices, Duration::from_millis(args.replica_poll_ms), closing.clone());
+        }
         let listener = TcpListener::bind(args.addr).await.with_context(|| format!("binding {}", args.addr))?;
         let addr = listener.local_addr()?;
-        let (stop_http, closing) = (CancellationToken::new(), CancellationToken::new());
         let metrics = Metrics::new();
         metrics.spawn_probes(&engine, closing.clone());
         let api = Api::new(

@@ -7,6 +7,7 @@
 
 mod access;
 mod load;
+pub mod notices;
 mod postgres;
 mod records;
 mod sql;

@@ -25,6 +25,7 @@ mod observability;
 mod over_http;
 mod proc;
 mod real_ontology;
+mod replicas;
 mod responses;
 mod schema;
 mod shutdown;

@@ -1,0 +1,176 @@
+//! Several processes on one PostgreSQL database (docs/production.md,
+//! "Replicas"). Every process keeps the whole state in memory; the
+//! database is the source of truth. A process announces what it changed
+//! (`store::notices`), and every process catches up from the tables: on
+//! each announcement, every `poll` besides (so a lost announcement only
+//! delays), and before each write (so a write on a replica that is behind
+//! is checked against the database's head, never against a stale one, and
+//! no client sees a `VERSION_CONFLICT` that only the lag caused).
+//!
+//! Catching up a branch applies the rows of the commits it missed to its
+//! state, as a local commit would (graph patched from the old state,
+//! cached answers of the old head dropped, commits broadcast to
+//! subscribers in version order); branches created, deleted or
+//! (un)protected elsewhere are loaded, dropped or updated.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use super::{history, load_branches, BranchHandle, BranchState, Engine, PublishedCommit};
+use crate::error::Result;
+use crate::store::notices::Notices;
+use crate::store::BranchRecord;
+
+impl Engine {
+    /// Announce local changes through `notices` and catch up with the
+    /// other processes': on every announcement and every `poll`, until
+    /// `stop`.
+    pub fn replicate(&self, notices: Arc<dyn Notices>, poll: Duration, stop: CancellationToken) {
+        let _ = self.inner.notices.set(notices.clone());
+        let engine = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let mut wakeups = match notices.listen().await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "listening for other replicas' commits failed; polling");
+                        futures::stream::pending().boxed()
+                    }
+                };
+                loop {
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(poll) => {}
+                        w = wakeups.next() => if w.is_none() {
+                            break; // the connection was lost: listen again
+                        },
+                    }
+                    if let Err(e) = engine.catch_up().await {
+                        tracing::warn!(error = %e, "catching up with the database failed; retrying");
+                    }
+                }
+            }
+        });
+    }
+
+    /// Whether other processes may write to the same database.
+    pub(super) fn replicated(&self) -> bool {
+        self.inner.notices.get().is_some()
+    }
+
+    /// Tell the other processes that `branch` changed.
+    pub(super) async fn announce(&self, branch: &str) {
+        if let Some(n) = self.inner.notices.get() {
+            n.announce(branch).await;
+        }
+    }
+
+    /// Bring every branch to the database's state.
+    pub async fn catch_up(&self) -> Result<()> {
+        let records = {
+            // Read under the admin lock: a branch created or deleted here
+            // meanwhile is in the records exactly when it is in the map.
+            let _admin = self.inner.admin.lock().await;
+            let records = self.inner.store.branches().await?;
+            let local = self.inner.branches.load_full();
+            // Deleted elsewhere (or deleted and created again).
+            let gone: Vec<Arc<BranchHandle>> = local
+                .values()
+                .filter(|h| !records.iter().any(|r| r.name == h.meta.name && r.created_at == h.meta.created_at))
+                .cloned()
+                .collect();
+            for h in &gone {
+                self.cache_deleted(h.meta.uid);
+                self.inner.history.forget(h.meta.uid);
+            }
+            let new: Vec<BranchRecord> = records
+                .iter()
+                .filter(|r| local.get(&r.name).is_none_or(|h| h.meta.created_at != r.created_at))
+                .cloned()
+                .collect();
+            if !gone.is_empty() || !new.is_empty() {
+                // Forks are loaded against their parents as the database
+                // has them (all of `records`, so a parent is found).
+                let loaded = load_branches(self.inner.store.as_ref(), &records).await?;
+                self.publish_branches(|m| {
+                    for h in &gone {
+                        m.remove(&h.meta.name);
+                    }
+                    for r in &new {
+                        if let Some(h) = loaded.get(&r.name) {
+                            m.insert(r.name.clone(), h.clone());
+                        }
+                    }
+                });
+            }
+            records
+        };
+        for r in &records {
+            let Ok(handle) = self.handle(&r.name) else { continue };
+            let cur = handle.state.load();
+            if handle.meta.created_at != r.created_at || (r.head <= cur.version && r.protected == cur.protected) {
+                continue; // another incarnation, or nothing to do
+            }
+            let _writer = handle.write.lock().await;
+            if r.protected != handle.state.load().protected {
+                // Protection may have changed here since `records` was
+                // read: decide on a fresh read, under the writer lock.
+                self.catch_up_locked(&handle).await?;
+            } else {
+                self.catch_up_branch(&handle, r).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Before a write on a replica: bring `handle` to the database's head.
+    /// The caller holds the branch's writer lock.
+    pub(super) async fn catch_up_before_write(&self, handle: &BranchHandle) -> Result<()> {
+        if !self.replicated() {
+            return Ok(());
+        }
+        self.catch_up_locked(handle).await
+    }
+
+    /// `handle`'s branch as the database has it now; the caller holds its
+    /// writer lock.
+    async fn catch_up_locked(&self, handle: &BranchHandle) -> Result<()> {
+        let records = self.inner.store.branches().await?;
+        match records.iter().find(|r| r.name == handle.meta.name && r.created_at == handle.meta.created_at) {
+            Some(r) => self.catch_up_branch(handle, r).await,
+            None => Ok(()), // deleted elsewhere: the write fails in the store
+        }
+    }
+
+    /// Apply the commits of `handle`'s branch after its local head up to
+    /// `rec.head`, and its protection. The caller holds the writer lock.
+    async fn catch_up_branch(&self, handle: &BranchHandle, rec: &BranchRecord) -> Result<()> {
+        let cur = handle.state.load_full();
+        if rec.head > cur.version {
+            let store = self.inner.store.as_ref();
+            let keys = store.touched(&rec.name, cur.version, rec.head).await?;
+            let rows = store.rows_at(&rec.name, rec.head, &keys).await?;
+            let base = cur.ontology.clone();
+            let ontology = self.heavy(move || history::overlay(&base, rows)).await??;
+            let next = BranchState::changed_graph(rec.head, rec.protected, Arc::new(ontology), &cur, keys);
+            // The commits, oldest first, for subscribers.
+            let missed = (rec.head - cur.version).min(super::COMMIT_BUFFER as i64);
+            let mut commits = store.commits(&rec.name, Some(rec.head + 1), missed).await?;
+            commits.reverse();
+            handle.state.store(Arc::new(next));
+            self.cache_committed(handle.meta.uid, rec.head);
+            for record in commits {
+                let published = PublishedCommit { meta: handle.meta.clone(), record };
+                let _ = self.inner.commits.send(Arc::new(published));
+            }
+            tracing::debug!(branch = %rec.name, from = cur.version, to = rec.head, "caught up with the database");
+        } else if rec.protected != cur.protected && rec.head == cur.version {
+            let next = BranchState::same_graph(cur.version, rec.protected, cur.ontology.clone(), &cur);
+            handle.state.store(Arc::new(next));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,133 @@
+//! Several ontograph processes on one PostgreSQL database
+//! (docs/production.md, "Replicas"): commits, branch changes and
+//! protection made by one reach the others, their caches and their
+//! subscribers; a write on a replica that is behind is checked against the
+//! database's head. PostgreSQL only (module `postgres`, skipped with a
+//! notice without `ONTOGRAPH_TEST_POSTGRES_URL`).
+
+mod postgres {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use futures::stream::{BoxStream, StreamExt};
+    use ontograph::engine::{CommitRequest, Engine, EngineOptions};
+    use ontograph::model::{Change, ObjectType};
+    use ontograph::store::{self, notices::Notices};
+    use serde_json::json;
+    use tokio_util::sync::CancellationToken;
+
+    use crate::helpers::{with_postgres, TestApp};
+    use crate::live::Live;
+
+    /// Notices that never wake anyone: a replica that only catches up
+    /// when it is told to (or before a write).
+    struct Silent;
+
+    #[async_trait]
+    impl Notices for Silent {
+        async fn announce(&self, _: &str) {}
+        async fn listen(&self) -> ontograph::error::Result<BoxStream<'static, ()>> {
+            Ok(futures::stream::pending().boxed())
+        }
+    }
+
+    async fn engine(url: &str) -> Engine {
+        Engine::open(store::connect(url).await.unwrap(), EngineOptions::default()).await.unwrap()
+    }
+
+    fn create(name: &str, expected: Option<i64>) -> CommitRequest {
+        let ot: ObjectType = serde_json::from_value(json!({ "apiName": name })).unwrap();
+        CommitRequest {
+            changes: vec![Change::CreateObjectType(ot)],
+            expected_branch_version: expected,
+            ..Default::default()
+        }
+    }
+
+    async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while !done().await {
+            assert!(tokio::time::Instant::now() < deadline, "never happened: {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_commit_on_one_replica_reaches_the_other_its_caches_and_subscribers() {
+        with_postgres("replicas", |url| async move {
+            let a = Live::start_at(&url, |_| {}).await;
+            let b = Live::start_at(&url, |args| args.replica_poll_ms = 3_600_000).await;
+            a.server.engine.seed_demo_if_empty().await.unwrap();
+            let head = a.main_version().await;
+            eventually("B loads the seed", async || b.main_version().await == head).await;
+            // A cached answer on B, and a subscriber on B.
+            let q = r#"{ branch { impact(of: "Person") { nodes { apiName } } } }"#;
+            let before = b.ok(q, json!({})).await;
+            let mut feed = b.server.engine.subscribe();
+            // Over A: a new type extending Person (LISTEN/NOTIFY wakes B).
+            a.ok(r#"mutation { createObjectType(branch: "main", input: { apiName: "Intern", extends: ["Person"] }) { version } }"#, json!({}))
+                .await;
+            let published = tokio::time::timeout(Duration::from_secs(15), feed.recv()).await.unwrap().unwrap();
+            assert_eq!((published.record.branch.as_str(), published.record.version), ("main", head + 1));
+            assert_eq!(b.main_version().await, head + 1);
+            let after = b.ok(q, json!({})).await;
+            assert_ne!(before, after, "B's cached answer was dropped");
+            assert!(after.to_string().contains("\"Intern\""), "{after}");
+            // And back: a write on B reaches A.
+            b.ok(r#"mutation { createBranch(name: "dev") { name } }"#, json!({})).await;
+            eventually("A sees B's branch", async || a.server.engine.branch("dev").is_some()).await;
+            a.stop().await;
+            b.stop().await;
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_on_a_replica_that_is_behind_is_checked_against_the_database() {
+        with_postgres("replicas", |url| async move {
+            let a = engine(&url).await;
+            let b = engine(&url).await;
+            let stop = CancellationToken::new();
+            b.replicate(Arc::new(Silent), Duration::from_secs(3_600), stop.clone());
+            let committed = a.commit("main", create("FromA", None)).await.unwrap();
+            let v = committed.commit.version;
+            assert_eq!(b.branch("main").unwrap().state.version, v - 1, "B has not caught up");
+            // The client read v from A; B catches up before it checks.
+            let on_b = b.commit("main", create("FromB", Some(v))).await.unwrap();
+            assert_eq!(on_b.commit.version, v + 1);
+            let o = &b.branch("main").unwrap().state.ontology;
+            assert!(o.object_type("FromA").is_some() && o.object_type("FromB").is_some());
+            // A stale expectation is a real conflict, with the database's head.
+            let err = a.commit("main", create("Late", Some(v))).await.err().expect("stale");
+            assert_eq!(err.code(), ontograph::error::Error::VERSION_CONFLICT);
+            stop.cancel();
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn branches_created_protected_and_deleted_elsewhere_follow() {
+        with_postgres("replicas", |url| async move {
+            let a = engine(&url).await;
+            let b = TestApp::from_engine(engine(&url).await, &url);
+            a.commit("main", create("Base", None)).await.unwrap();
+            a.create_branch("dev", "main", None).await.unwrap();
+            a.commit("dev", create("OnDev", None)).await.unwrap();
+            a.set_protection("main", true, None).await.unwrap();
+            b.engine.catch_up().await.unwrap();
+            let dev = b
+                .ok(r#"{ branch(name: "dev") { version objectType(apiName: "OnDev") { apiName } } }"#, json!({}))
+                .await;
+            assert_eq!(dev["branch"], json!({ "version": 1, "objectType": { "apiName": "OnDev" } }));
+            assert!(b.engine.branch("main").unwrap().state.protected);
+            let uid = b.engine.branch("dev").unwrap().meta.uid;
+            b.engine.catch_up().await.unwrap();
+            assert_eq!(b.engine.branch("dev").unwrap().meta.uid, uid, "an unchanged branch stays the same incarnation");
+            a.delete_branch("dev", 1, None).await.unwrap();
+            b.engine.catch_up().await.unwrap();
+            assert!(b.engine.branch("dev").is_none());
+        })
+        .await;
+    }
+}

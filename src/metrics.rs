@@ -52,6 +52,7 @@ struct Inner {
     /// `heavy_lane` by state: admitted, running, waiting, capacity.
     lane: IntGaugeVec,
     lane_rejections: IntCounter,
+    replica_age: Gauge,
     /// One scrape at a time: `refresh` mirrors the cache's counters by
     /// read-then-add and resets the branch gauges before refilling them,
     /// so two at once would double-count or expose half-filled gauges.
@@ -151,6 +152,14 @@ impl Metrics {
                 "The heavy lane: heavy requests admitted, pieces of heavy work running and waiting for a worker, \
                  and how many heavy requests it admits",
                 &["state"],
+            ),
+            replica_age: reg(
+                r,
+                Gauge::new(
+                    "replica_caught_up_age_seconds",
+                    "Seconds since this replica last caught up with every branch in the database (0 without replicas)",
+                )
+                .expect("valid gauge"),
             ),
             lane_rejections: reg(
                 r,
@@ -267,6 +276,7 @@ impl Metrics {
         ] {
             m.lane.with_label_values(&[state]).set(n as i64);
         }
+        m.replica_age.set(engine.replication_lag().map_or(0.0, |(since, _)| since.as_secs_f64()));
         m.lane_rejections.inc_by(lane.rejected.saturating_sub(m.lane_rejections.get()));
     }
 

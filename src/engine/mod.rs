@@ -217,7 +217,7 @@ struct Inner {
     lane: Arc<lane::Lane>,
     writes: WriteLimits,
     /// Set when other processes share the database (`replica`).
-    notices: OnceLock<Arc<dyn crate::store::notices::Notices>>,
+    replica: OnceLock<replica::Replica>,
     cache: ResultCache,
     history: history::History,
 }
@@ -248,7 +248,7 @@ impl Engine {
             traversal,
             lane,
             writes,
-            notices: OnceLock::new(),
+            replica: OnceLock::new(),
             cache,
             history,
         };

@@ -13,8 +13,8 @@
 //! subscribers in version order); branches created, deleted or
 //! (un)protected elsewhere are loaded, dropped or updated.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
@@ -24,12 +24,21 @@ use crate::error::Result;
 use crate::store::notices::Notices;
 use crate::store::BranchRecord;
 
+/// How this process follows the others.
+pub(super) struct Replica {
+    notices: Arc<dyn Notices>,
+    poll: Duration,
+    /// When the last catch-up over every branch succeeded.
+    caught_up: Mutex<Instant>,
+}
+
 impl Engine {
     /// Announce local changes through `notices` and catch up with the
     /// other processes': on every announcement and every `poll`, until
     /// `stop`.
     pub fn replicate(&self, notices: Arc<dyn Notices>, poll: Duration, stop: CancellationToken) {
-        let _ = self.inner.notices.set(notices.clone());
+        let replica = Replica { notices: notices.clone(), poll, caught_up: Mutex::new(Instant::now()) };
+        let _ = self.inner.replica.set(replica);
         let engine = self.clone();
         tokio::spawn(async move {
             loop {
@@ -48,8 +57,13 @@ impl Engine {
                             break; // the connection was lost: listen again
                         },
                     }
-                    if let Err(e) = engine.catch_up().await {
-                        tracing::warn!(error = %e, "catching up with the database failed; retrying");
+                    match engine.catch_up().await {
+                        Ok(()) => {
+                            if let Some(r) = engine.inner.replica.get() {
+                                *r.caught_up.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "catching up with the database failed; retrying"),
                     }
                 }
             }
@@ -58,13 +72,23 @@ impl Engine {
 
     /// Whether other processes may write to the same database.
     pub(super) fn replicated(&self) -> bool {
-        self.inner.notices.get().is_some()
+        self.inner.replica.get().is_some()
+    }
+
+    /// How long ago this replica last caught up with every branch, and how
+    /// long is too long (five polls, at least 10 s): `/readyz` reports a
+    /// replica behind that bound as not ready. `None` when no other
+    /// process can write to the database.
+    pub fn replication_lag(&self) -> Option<(Duration, Duration)> {
+        let r = self.inner.replica.get()?;
+        let since = r.caught_up.lock().unwrap_or_else(|p| p.into_inner()).elapsed();
+        Some((since, (r.poll * 5).max(Duration::from_secs(10))))
     }
 
     /// Tell the other processes that `branch` changed.
     pub(super) async fn announce(&self, branch: &str) {
-        if let Some(n) = self.inner.notices.get() {
-            n.announce(branch).await;
+        if let Some(r) = self.inner.replica.get() {
+            r.notices.announce(branch).await;
         }
     }
 

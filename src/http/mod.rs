@@ -164,7 +164,13 @@ async fn record(State(app): State<AppState>, req: Request, next: Next) -> Respon
 /// Ready when the database answers within [`READY_TIMEOUT`].
 async fn readyz(State(app): State<AppState>) -> Response {
     let err = match tokio::time::timeout(READY_TIMEOUT, app.engine.ready()).await {
-        Ok(Ok(())) => return (StatusCode::OK, "ready").into_response(),
+        Ok(Ok(())) => match app.engine.replication_lag() {
+            Some((since, bound)) if since > bound => {
+                tracing::warn!(?since, "not ready: this replica has not caught up with the database");
+                return (StatusCode::SERVICE_UNAVAILABLE, "replica behind the database").into_response();
+            }
+            _ => return (StatusCode::OK, "ready").into_response(),
+        },
         Ok(Err(e)) => e.to_string(),
         Err(_) => format!("no answer within {READY_TIMEOUT:?}"),
     };

@@ -77,6 +77,11 @@ mod postgres {
             // And back: a write on B reaches A.
             b.ok(r#"mutation { createBranch(name: "dev") { name } }"#, json!({})).await;
             eventually("A sees B's branch", async || a.server.engine.branch("dev").is_some()).await;
+            // A replica that keeps up is ready and says how long ago it caught up.
+            let ready = a.client.get(a.url("/readyz")).send().await.unwrap();
+            assert_eq!(ready.status(), reqwest::StatusCode::OK);
+            let age = crate::live::sample(&a.metrics().await, "ontograph_replica_caught_up_age_seconds");
+            assert!(age.is_some_and(|s| s < 10.0), "{age:?}");
             a.stop().await;
             b.stop().await;
         })

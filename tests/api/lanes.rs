@@ -23,6 +23,24 @@ fn impact(i: usize) -> String {
     format!(r#"{{ branch {{ impact(of: "T{i}", maxDepth: 64) {{ truncated nodes {{ apiName }} }} }} }}"#)
 }
 
+/// Until `task` ends: `{ __typename }` probes sent while the lane is busy;
+/// how many were answered with the lane still busy.
+async fn probe_while_busy<T>(live: &Live, task: &tokio::task::JoinHandle<T>) -> usize {
+    let engine = &live.server.engine;
+    let mut answered_during = 0;
+    while !task.is_finished() {
+        if engine.lane_stats().running == 0 {
+            tokio::task::yield_now().await;
+            continue;
+        }
+        assert_eq!(live.ok("{ __typename }", json!({})).await["__typename"], "Query");
+        if engine.lane_stats().running > 0 {
+            answered_during += 1;
+        }
+    }
+    answered_during
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_heavy_lane_refuses_heavy_requests_and_still_serves_light_ones() {
     let live = Live::start_with(|a| {
@@ -106,23 +124,13 @@ async fn light_requests_are_answered_while_a_long_answer_is_written() {
     let first = live.ok(&q("a"), json!({})).await;
     let rows = first["branch"]["traverse"]["nodes"].as_array().unwrap().len();
     assert!(rows > 4096, "long enough to be written on the lane: {rows}");
-    let engine = live.server.engine.clone();
     let mut answered_during = 0;
     for round in 0..20 {
         let (client, url, body) =
             (live.client.clone(), live.url("/graphql"), json!({ "query": q(&format!("r{round}")) }));
         let long =
             tokio::spawn(async move { client.post(url).json(&body).send().await.unwrap().bytes().await.unwrap() });
-        while !long.is_finished() {
-            if engine.lane_stats().running == 0 {
-                tokio::task::yield_now().await;
-                continue;
-            }
-            assert_eq!(live.ok("{ __typename }", json!({})).await["__typename"], "Query");
-            if engine.lane_stats().running > 0 {
-                answered_during += 1;
-            }
-        }
+        answered_during += probe_while_busy(&live, &long).await;
         let body: Value = serde_json::from_slice(&long.await.unwrap()).unwrap();
         assert_eq!(body["data"]["branch"]["traverse"]["nodes"].as_array().unwrap().len(), rows);
         if answered_during >= 3 {
@@ -148,21 +156,10 @@ async fn the_search_reproduction_is_refused_or_scanned_off_the_async_workers() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.get("data").is_none(), "refused before it ran: {body}");
     error_with_code(&body, "LIMIT_EXCEEDED");
-    let engine = live.server.engine.clone();
     let (client, url) = (live.client.clone(), live.url("/graphql"));
     let body = json!({ "query": q, "variables": { "s": "t".repeat(1024) } });
     let scans = tokio::spawn(async move { client.post(url).json(&body).send().await.unwrap().json::<Value>().await });
-    let mut answered_during = 0;
-    while !scans.is_finished() {
-        if engine.lane_stats().running == 0 {
-            tokio::task::yield_now().await;
-            continue;
-        }
-        assert_eq!(live.ok("{ __typename }", json!({})).await["__typename"], "Query");
-        if engine.lane_stats().running > 0 {
-            answered_during += 1;
-        }
-    }
+    let answered_during = probe_while_busy(&live, &scans).await;
     let body = scans.await.unwrap().unwrap();
     assert_eq!(body["data"]["branch"]["a99"]["totalCount"], 0, "{body}");
     assert!(answered_during >= 1, "probes answered while the lane scanned: {answered_during}");

@@ -67,8 +67,9 @@ async fn main() {
     };
     ontograph::cli::import(import).await.unwrap();
     let mut args = ServeArgs::for_tests(&url);
+    // Both caches off: every request computes.
     args.response_cache_bytes = 0;
-    args.cache_capacity_bytes = 0; // every request computes
+    args.cache_capacity_bytes = 0;
     // The server on a runtime of its own (as many workers as cores), as
     // in its own process; the clients below run on this one.
     let (tx, rx) = tokio::sync::oneshot::channel();

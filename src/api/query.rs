@@ -21,14 +21,20 @@ pub struct QueryRoot;
 impl QueryRoot {
     /// A branch by name, at its head or, with `at`, as it was right after
     /// commit `at` (time travel). Null when the branch or version does not
-    /// exist.
+    /// exist. `minVersion` reads your own writes across replicas: the head
+    /// is read once it is at that version or later, waiting up to 5 s for
+    /// this server to catch up (LIMIT_EXCEEDED after that).
     async fn branch(
         &self,
         ctx: &Context<'_>,
         #[graphql(default_with = "MAIN.to_owned()")] name: String,
         at: Option<i64>,
+        min_version: Option<i64>,
     ) -> async_graphql::Result<Option<Branch>> {
         let engine = ctx.data_unchecked::<Engine>();
+        if let Some(min) = min_version {
+            engine.wait_for_version(&name, min).await.gql()?;
+        }
         match at {
             None => Ok(engine.branch(&name).map(Branch)),
             Some(at) => Ok(engine.branch_at(&name, at).await.gql()?.map(Branch)),

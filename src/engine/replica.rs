@@ -20,7 +20,10 @@ use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use super::{history, load_branches, BranchHandle, BranchState, Engine, PublishedCommit};
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// How long `branch(minVersion:)` waits for a replica to catch up.
+pub const MIN_VERSION_WAIT: Duration = Duration::from_secs(5);
 use crate::store::notices::Notices;
 use crate::store::BranchRecord;
 
@@ -83,6 +86,35 @@ impl Engine {
         let r = self.inner.replica.get()?;
         let since = r.caught_up.lock().unwrap_or_else(|p| p.into_inner()).elapsed();
         Some((since, (r.poll * 5).max(Duration::from_secs(10))))
+    }
+
+    /// Wait until `name`'s head is at `min` or later (read your writes made
+    /// through another replica), catching up with the database first; at
+    /// most `MIN_VERSION_WAIT`, else `LIMIT_EXCEEDED`. Immediate when the
+    /// head is there already or the branch does not exist.
+    pub async fn wait_for_version(&self, name: &str, min: i64) -> Result<()> {
+        let at = |e: &Engine| e.branch(name).map(|b| b.state.version);
+        // Subscribed before looking: no commit lands unseen in between.
+        let mut commits = self.subscribe();
+        if at(self).is_none_or(|v| v >= min) {
+            return Ok(());
+        }
+        if self.replicated() {
+            self.catch_up().await?;
+        }
+        let deadline = tokio::time::Instant::now() + MIN_VERSION_WAIT;
+        loop {
+            match at(self) {
+                Some(v) if v < min => {}
+                _ => return Ok(()),
+            }
+            if tokio::time::timeout_at(deadline, commits.recv()).await.is_err() {
+                let v = at(self).unwrap_or_default();
+                return Err(Error::LimitExceeded(format!(
+                    "branch {name} is at version {v}; minVersion {min} was not reached within {MIN_VERSION_WAIT:?}"
+                )));
+            }
+        }
     }
 
     /// Tell the other processes that `branch` changed.

@@ -5,6 +5,34 @@
 //! database's head. PostgreSQL only (module `postgres`, skipped with a
 //! notice without `ONTOGRAPH_TEST_POSTGRES_URL`).
 
+/// `minVersion` on one server: waits for a commit that is on its way, and
+/// gives up with LIMIT_EXCEEDED after 5 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn min_version_waits_for_the_commit_or_gives_up() {
+    use async_graphql::Executor;
+    use serde_json::json;
+    let app = crate::helpers::TestApp::with_demo().await;
+    let head = app.branch_version("main").await;
+    let engine = app.engine.clone();
+    let q = format!("{{ branch(minVersion: {}) {{ version }} }}", head + 1);
+    let waiting = tokio::spawn({
+        let api = app.api.clone();
+        let q = q.clone();
+        async move { serde_json::to_value(api.execute(async_graphql::Request::new(q)).await).unwrap() }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let ot: ontograph::model::ObjectType = serde_json::from_value(json!({ "apiName": "Awaited" })).unwrap();
+    let req = ontograph::engine::CommitRequest {
+        changes: vec![ontograph::model::Change::CreateObjectType(ot)],
+        ..Default::default()
+    };
+    engine.commit("main", req).await.unwrap();
+    assert_eq!(waiting.await.unwrap()["data"]["branch"]["version"], head + 1);
+    let err = app.err(&format!("{{ branch(minVersion: {}) {{ version }} }}", head + 5), json!({})).await;
+    assert_eq!(crate::helpers::code(&err), "LIMIT_EXCEEDED");
+    assert!(err["message"].as_str().unwrap().contains("minVersion"), "{err}");
+}
+
 mod postgres {
     use std::sync::Arc;
     use std::time::Duration;
@@ -103,6 +131,16 @@ mod postgres {
             assert_eq!(on_b.commit.version, v + 1);
             let o = &b.branch("main").unwrap().state.ontology;
             assert!(o.object_type("FromA").is_some() && o.object_type("FromB").is_some());
+            // Read your writes on a replica that has not heard of them:
+            // `minVersion` catches up first.
+            a.catch_up().await.unwrap(); // A follows no one: bring it up to B's write
+            let a_wrote = a.commit("main", create("Later", Some(v + 1))).await.unwrap().commit.version;
+            let b_app = TestApp::from_engine(b.clone(), &url);
+            let q = format!(
+                r#"{{ branch(minVersion: {a_wrote}) {{ version objectType(apiName: "Later") {{ apiName }} }} }}"#
+            );
+            let read = b_app.ok(&q, json!({})).await;
+            assert_eq!(read["branch"], json!({ "version": a_wrote, "objectType": { "apiName": "Later" } }));
             // A stale expectation is a real conflict, with the database's head.
             let err = a.commit("main", create("Late", Some(v))).await.err().expect("stale");
             assert_eq!(err.code(), ontograph::error::Error::VERSION_CONFLICT);

@@ -28,7 +28,7 @@ use super::parsing::{Parsers, LARGE_DOCUMENT};
 use super::persisted::{PersistedQueries, Registration};
 use super::reads::reads;
 use super::responses::{Pending, ResponseCache};
-use super::weight::is_heavy;
+use super::weight::{reads_large, selects_heavy_fields};
 use super::{observe, ApiOptions, OntographSchema, RequestId};
 use crate::auth::Principal;
 use crate::engine::{Admission, Engine};
@@ -286,11 +286,15 @@ impl Api {
             return Err(refused(Error::forbidden("introspection is disabled on this server"), Outcome::Rejected));
         }
         // The server's own requests (the warm plan) run one at a time anyway.
-        let admission = match transport != Transport::Internal && is_heavy(doc, &op.node, &variables, &inner.engine) {
+        let heavy_fields = transport != Transport::Internal && selects_heavy_fields(doc, &op.node);
+        let cacheable = ty == OperationType::Query && transport.is_http();
+        // One walk serves the heavy lane and the response cache.
+        let reads = (heavy_fields || cacheable).then(|| reads(doc, &op.node, &variables));
+        let admission = match heavy_fields && reads.as_ref().is_some_and(|r| reads_large(r, &inner.engine)) {
             true => Some(inner.engine.admit_heavy().map_err(|e| refused(e, Outcome::Overloaded))?),
             false => None,
         };
-        let reads = (ty == OperationType::Query && transport.is_http()).then(|| reads(doc, &op.node, &variables));
+        let reads = reads.filter(|_| cacheable);
         let pending = reads.and_then(|r| inner.responses.plan(&inner.engine, &mut req, r));
         self.remember(registration, &req).await;
         Ok(Checked { req, op: ty, pending, admission })

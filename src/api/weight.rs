@@ -8,9 +8,8 @@
 //! never waits behind them (docs/ARCHITECTURE.md, "Two lanes").
 
 use async_graphql::parser::types::{ExecutableDocument, OperationDefinition, Selection, SelectionSet};
-use async_graphql::Variables;
 
-use super::reads::{reads, Reads};
+use super::reads::Reads;
 use crate::engine::Engine;
 
 /// Fields whose work grows with the graph or the history.
@@ -20,15 +19,17 @@ const HEAVY_FIELDS: &[&str] =
 /// Lists that scan every entity when given a `filter`.
 const SCANS: &[&str] = &["objectTypes", "interfaces", "linkTypes"];
 
-pub fn is_heavy(doc: &ExecutableDocument, op: &OperationDefinition, variables: &Variables, engine: &Engine) -> bool {
-    // Fragments are scanned whether or not they are spread (validation
-    // refuses unused ones): no walk through possibly cyclic spreads.
-    let selects = selects_heavy(&op.selection_set.node)
-        || doc.fragments.values().any(|f| selects_heavy(&f.node.selection_set.node));
-    if !selects {
-        return false;
-    }
-    match reads(doc, op, variables) {
+/// Whether `op` selects a field whose work grows with the ontology.
+/// Fragments are scanned whether or not they are spread (validation
+/// refuses unused ones): no walk through possibly cyclic spreads.
+pub fn selects_heavy_fields(doc: &ExecutableDocument, op: &OperationDefinition) -> bool {
+    selects_heavy(&op.selection_set.node) || doc.fragments.values().any(|f| selects_heavy(&f.node.selection_set.node))
+}
+
+/// Whether what an operation reads (`reads::reads`) includes a branch too
+/// large to answer on an async worker.
+pub fn reads_large(reads: &Reads, engine: &Engine) -> bool {
+    match reads {
         Reads::Branches(names) => names.iter().any(|n| engine.branch(n).is_some_and(|b| b.state.is_large())),
         Reads::Any => engine.branches().iter().any(|b| b.state.is_large()),
     }
@@ -57,8 +58,7 @@ mod tests {
     fn heavy_text(text: &str) -> bool {
         let doc = async_graphql::parser::parse_query(text).unwrap();
         let (_, op) = doc.operations.iter().next().unwrap();
-        selects_heavy(&op.node.selection_set.node)
-            || doc.fragments.values().any(|f| selects_heavy(&f.node.selection_set.node))
+        selects_heavy_fields(&doc, &op.node)
     }
 
     #[test]

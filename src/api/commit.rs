@@ -12,19 +12,25 @@ use crate::model::CommitRecord;
 
 /// One durable change to a branch: the unit of history and of audit.
 pub struct Commit {
+    /// The record, its `changes` moved to `changes`.
     record: CommitRecord,
+    /// Shared with the list that renders them: an import's commit lists
+    /// every entity, and is not copied per read.
+    changes: std::sync::Arc<Vec<model::EntityChange>>,
     /// The incarnation of the branch it was made on (for ids).
     branch: BranchRef,
 }
 
 impl Commit {
     /// A commit of the branch incarnation `meta`.
-    pub fn new(record: CommitRecord, meta: &BranchMeta) -> Self {
-        Commit { record, branch: BranchRef::of(meta) }
+    pub fn new(mut record: CommitRecord, meta: &BranchMeta) -> Self {
+        let changes = std::sync::Arc::new(std::mem::take(&mut record.changes));
+        Commit { record, changes, branch: BranchRef::of(meta) }
     }
 
-    pub fn record(&self) -> &CommitRecord {
-        &self.record
+    /// What the commit changed, by kind and entityId.
+    pub fn entity_changes(&self) -> &[model::EntityChange] {
+        &self.changes
     }
 }
 
@@ -61,8 +67,7 @@ impl Commit {
     }
     /// Every entity the commit added, modified or deleted, by kind and entityId.
     async fn changes(&self) -> ChangeList {
-        let changes = std::sync::Arc::new(self.record.changes.clone());
-        ChangeList::new(changes, Some((self.branch.clone(), self.record.version)))
+        ChangeList::new(self.changes.clone(), Some((self.branch.clone(), self.record.version)))
     }
 }
 

@@ -144,8 +144,7 @@ pub async fn resolve(ctx: &Context<'_>, id: GlobalId) -> Result<Option<Node>> {
             let Some(c) = commit(engine, &b, version).await? else {
                 return Ok(None);
             };
-            c.record()
-                .changes
+            c.entity_changes()
                 .iter()
                 .find(|ch| ch.entity_kind == kind && ch.id == key)
                 .map(|ch| Node::EntityChange(EntityChange::in_commit(ch.clone(), &b, version)))

@@ -21,8 +21,8 @@ const CHANNEL: &str = "ontograph_commits";
 pub trait Notices: Send + Sync + 'static {
     /// Tell the other processes that `branch` changed (best effort).
     async fn announce(&self, branch: &str);
-    /// A stream that yields once per announcement by any process (ours
-    /// included); it ends when the connection is lost.
+    /// A stream that yields once per announcement by another process; it
+    /// ends when the connection is lost.
     async fn listen(&self) -> Result<BoxStream<'static, ()>>;
 }
 
@@ -38,17 +38,22 @@ pub async fn connect(url: &str) -> Result<Option<std::sync::Arc<dyn Notices>>> {
         .connect(url)
         .await
         .map_err(|e| db_error("connect (notices)", e))?;
-    Ok(Some(std::sync::Arc::new(PgNotices { pool })))
+    let me = format!("{:016x}", rand::random::<u64>());
+    Ok(Some(std::sync::Arc::new(PgNotices { pool, me })))
 }
 
 struct PgNotices {
     pool: PgPool,
+    /// This process's mark on its announcements (`"{me} {branch}"`): its
+    /// own come back through LISTEN too, and need no catching up.
+    me: String,
 }
 
 #[async_trait]
 impl Notices for PgNotices {
     async fn announce(&self, branch: &str) {
-        let sent = sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(branch).execute(&self.pool).await;
+        let payload = format!("{} {branch}", self.me);
+        let sent = sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(&self.pool).await;
         if let Err(e) = sent {
             // The other replicas' polls catch up anyway.
             tracing::warn!(error = %e, "announcing a commit to the other replicas failed");
@@ -58,6 +63,13 @@ impl Notices for PgNotices {
     async fn listen(&self) -> Result<BoxStream<'static, ()>> {
         let mut listener = PgListener::connect_with(&self.pool).await.map_err(|e| db_error("listen", e))?;
         listener.listen(CHANNEL).await.map_err(|e| db_error("listen", e))?;
-        Ok(listener.into_stream().take_while(|n| futures::future::ready(n.is_ok())).map(|_| ()).boxed())
+        let own = format!("{} ", self.me);
+        let others = move |n: &sqlx::postgres::PgNotification| !n.payload().starts_with(&own);
+        Ok(listener
+            .into_stream()
+            .take_while(|n| futures::future::ready(n.is_ok()))
+            .filter(move |n| futures::future::ready(n.as_ref().is_ok_and(&others)))
+            .map(|_| ())
+            .boxed())
     }
 }

@@ -32,6 +32,10 @@ pub trait Store: Access + Send + Sync + 'static {
     /// Every branch, in name order.
     async fn branches(&self) -> Result<Vec<BranchRecord>>;
 
+    /// One branch's record, `None` when there is no such branch: a
+    /// replica's head check before a write reads one row, not the table.
+    async fn branch(&self, name: &str) -> Result<Option<BranchRecord>>;
+
     /// Create a branch (a fork when `parent` is set). O(1): one row.
     /// `ALREADY_EXISTS` when the name is taken.
     async fn create_branch(&self, branch: &NewBranch) -> Result<BranchRecord>;

@@ -73,6 +73,14 @@ macro_rules! implement_store {
                         .map_err(|e| db_error("branches", e))
                 }
 
+                async fn branch(&self, name: &str) -> Result<Option<BranchRecord>> {
+                    sqlx::query_as("SELECT * FROM branches WHERE name = $1")
+                        .bind(name)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(|e| db_error(&format!("branch {name}"), e))
+                }
+
                 async fn create_branch(&self, b: &NewBranch) -> Result<BranchRecord> {
                     sqlx::query_as(
                         "INSERT INTO branches (name, parent, forked_at, head, protected, created_at)

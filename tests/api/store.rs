@@ -92,6 +92,11 @@ async fn commit_and_read_back(url: &str) {
     let older = s.commits("main", Some(2), 10).await.unwrap();
     assert_eq!(older.iter().map(|c| c.version).collect::<Vec<_>>(), [1]);
     assert_eq!(s.branches().await.unwrap()[0].head, 2);
+    // One branch's record, as the table has it.
+    let main = s.branch("main").await.unwrap().expect("main");
+    assert_eq!((main.name.as_str(), main.head), ("main", 2));
+    assert_eq!(main.created_at, s.branches().await.unwrap()[0].created_at);
+    assert!(s.branch("nope").await.unwrap().is_none());
 }
 
 async fn fork_reads_parent_up_to_fork_point(url: &str) {

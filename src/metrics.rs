@@ -53,6 +53,7 @@ struct Inner {
     lane: IntGaugeVec,
     lane_rejections: IntCounter,
     replica_age: Gauge,
+    replica_lag: IntGaugeVec,
     /// One scrape at a time: `refresh` mirrors the cache's counters by
     /// read-then-add and resets the branch gauges before refilling them,
     /// so two at once would double-count or expose half-filled gauges.
@@ -160,6 +161,12 @@ impl Metrics {
                     "Seconds since this replica last caught up with every branch in the database (0 without replicas)",
                 )
                 .expect("valid gauge"),
+            ),
+            replica_lag: gauges(
+                "replica_lag_versions",
+                "Per branch, commits in the database this replica has heard of and not applied yet \
+                 (only with replicas; the applied version is ontograph_branch_version)",
+                &["branch"],
             ),
             lane_rejections: reg(
                 r,
@@ -277,6 +284,10 @@ impl Metrics {
             m.lane.with_label_values(&[state]).set(n as i64);
         }
         m.replica_age.set(engine.replication_lag().map_or(0.0, |(since, _)| since.as_secs_f64()));
+        m.replica_lag.reset();
+        for (branch, behind) in engine.replication_lag_versions() {
+            m.replica_lag.with_label_values(&[&branch]).set(behind);
+        }
         m.lane_rejections.inc_by(lane.rejected.saturating_sub(m.lane_rejections.get()));
     }
 

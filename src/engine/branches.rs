@@ -50,7 +50,7 @@ impl Engine {
         self.publish_branches(|m| {
             m.insert(rec.name.clone(), handle.clone());
         });
-        self.announce(name).await;
+        self.announce(name, None).await;
         Ok(view)
     }
 
@@ -78,7 +78,7 @@ impl Engine {
         });
         self.cache_deleted(handle.meta.uid);
         self.inner.history.forget(handle.meta.uid);
-        self.announce(name).await;
+        self.announce(name, None).await;
         Ok(())
     }
 
@@ -91,7 +91,7 @@ impl Engine {
         let cur = handle.state.load_full();
         let next = BranchState::same_graph(cur.version, protected, cur.ontology.clone(), &cur);
         handle.state.store(Arc::new(next));
-        self.announce(name).await;
+        self.announce(name, None).await;
         Ok(handle.view())
     }
 

@@ -83,7 +83,9 @@ pub(super) async fn ontology_at(
     head_version: i64,
     at: i64,
 ) -> Result<Ontology> {
-    let keys = store.touched(name, at, head_version).await?;
+    // Either way: the keys changed between the two versions, as of `at`
+    // (a replica's parent may be behind a fork point it has not heard of).
+    let keys = store.touched(name, at.min(head_version), at.max(head_version)).await?;
     undo(store, records, name, head, at, keys).await
 }
 

@@ -87,6 +87,13 @@ impl Engine {
         // Its own task: a client hanging up cannot cancel it between the
         // database commit and the publish.
         let task = async move {
+            if !req.dry_run {
+                // On a replica: the source as the database has it now. Under
+                // its own writer lock, released before the target's is
+                // taken, so two merges never wait on each other's locks.
+                let _source_writer = source.write.lock().await;
+                engine.catch_up_before_write(&source).await?;
+            }
             // The target's writer lock: the state merged into is the head
             // the commit replaces, and a concurrent merge sees this one's
             // base. A dry run writes nothing, so it does not hold writers up.

@@ -233,7 +233,7 @@ impl Engine {
                 crate::store::NewBranch { name: MAIN.into(), parent: None, forked_at: None, created_at: Utc::now() };
             records.push(store.create_branch(&main).await?);
         }
-        let map = load_branches(store.as_ref(), &records).await?;
+        let map = load_branches(store.as_ref(), &records, &BTreeMap::new()).await?;
         let (commits, _) = broadcast::channel(COMMIT_BUFFER);
         let branches = ArcSwap::from_pointee(map);
         let traversal = traversal::Pool::new(limits);
@@ -350,9 +350,15 @@ impl BranchHandle {
 /// its rows; a fork is its parent's state at the fork point with the
 /// fork's own rows on top, so it shares structure with its parent (cheap
 /// in memory, cheap to diff and merge).
-async fn load_branches(store: &dyn Store, records: &[BranchRecord]) -> Result<BTreeMap<String, Arc<BranchHandle>>> {
-    let mut map: BTreeMap<String, Arc<BranchHandle>> = BTreeMap::new();
-    let mut pending: Vec<&BranchRecord> = records.iter().collect();
+/// Branches in `known` are taken as they are (a replica loading only the
+/// branches created elsewhere): the result holds them and the loaded ones.
+async fn load_branches(
+    store: &dyn Store,
+    records: &[BranchRecord],
+    known: &BTreeMap<String, Arc<BranchHandle>>,
+) -> Result<BTreeMap<String, Arc<BranchHandle>>> {
+    let mut map = known.clone();
+    let mut pending: Vec<&BranchRecord> = records.iter().filter(|r| !known.contains_key(&r.name)).collect();
     while !pending.is_empty() {
         let before = pending.len();
         let mut waiting = Vec::new();

@@ -7,12 +7,18 @@
 //! is checked against the database's head, never against a stale one, and
 //! no client sees a `VERSION_CONFLICT` that only the lag caused).
 //!
+//! An announcement of a commit names the branch and version: a replica
+//! behind that version catches up that branch alone (one row of the
+//! branch table, then the commits' rows); any other announcement, and
+//! every poll, catches up every branch.
+//!
 //! Catching up a branch applies the rows of the commits it missed to its
 //! state, as a local commit would (graph patched from the old state,
 //! cached answers of the old head dropped, commits broadcast to
 //! subscribers in version order); branches created, deleted or
 //! (un)protected elsewhere are loaded, dropped or updated.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,7 +30,7 @@ use crate::error::{Error, Result};
 
 /// How long `branch(minVersion:)` waits for a replica to catch up.
 pub const MIN_VERSION_WAIT: Duration = Duration::from_secs(5);
-use crate::store::notices::Notices;
+use crate::store::notices::{Notice, Notices};
 use crate::store::BranchRecord;
 
 /// How this process follows the others.
@@ -33,6 +39,17 @@ pub(super) struct Replica {
     poll: Duration,
     /// When the last catch-up over every branch succeeded.
     caught_up: Mutex<Instant>,
+    /// The newest head of each branch this process has heard of (from an
+    /// announcement or the branch table): how far behind it is.
+    heard: Mutex<HashMap<String, i64>>,
+}
+
+impl Replica {
+    fn hear(&self, branch: &str, head: i64) {
+        let mut heard = self.heard.lock().unwrap_or_else(|p| p.into_inner());
+        let at = heard.entry(branch.to_owned()).or_insert(head);
+        *at = (*at).max(head);
+    }
 }
 
 impl Engine {
@@ -40,37 +57,65 @@ impl Engine {
     /// other processes': on every announcement and every `poll`, until
     /// `stop`.
     pub fn replicate(&self, notices: Arc<dyn Notices>, poll: Duration, stop: CancellationToken) {
-        let replica = Replica { notices: notices.clone(), poll, caught_up: Mutex::new(Instant::now()) };
+        let replica = Replica {
+            notices: notices.clone(),
+            poll,
+            caught_up: Mutex::new(Instant::now()),
+            heard: Default::default(),
+        };
         let _ = self.inner.replica.set(replica);
         let engine = self.clone();
         tokio::spawn(async move {
             loop {
-                let mut wakeups = match notices.listen().await {
+                // Whatever was announced while this process was not
+                // listening (at start, after a lost connection) is caught
+                // up right after listening, not at the next poll.
+                let listening = notices.listen().await;
+                engine.catch_up_all().await;
+                let mut wakeups = match listening {
                     Ok(s) => s,
                     Err(e) => {
-                        tracing::warn!(error = %e, "listening for other replicas' commits failed; polling");
-                        futures::stream::pending().boxed()
+                        tracing::warn!(error = %e, "listening for other replicas' commits failed; polling until it works");
+                        tokio::select! {
+                            _ = stop.cancelled() => return,
+                            _ = tokio::time::sleep(poll) => continue,
+                        }
                     }
                 };
+                let mut last_full = tokio::time::Instant::now();
                 loop {
-                    tokio::select! {
+                    let notice = tokio::select! {
                         _ = stop.cancelled() => return,
-                        _ = tokio::time::sleep(poll) => {}
-                        w = wakeups.next() => if w.is_none() {
-                            break; // the connection was lost: listen again
+                        _ = tokio::time::sleep_until(last_full + poll) => None,
+                        w = wakeups.next() => match w {
+                            Some(n) => Some(n),
+                            None => break, // the connection was lost: listen again
                         },
-                    }
-                    match engine.catch_up().await {
-                        Ok(()) => {
-                            if let Some(r) = engine.inner.replica.get() {
-                                *r.caught_up.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
-                            }
+                    };
+                    if let Some(n) = notice {
+                        match engine.follow(&n).await {
+                            Ok(true) => continue,
+                            Ok(false) => {}
+                            Err(e) => tracing::warn!(error = %e, branch = %n.branch, "catching up a branch failed"),
                         }
-                        Err(e) => tracing::warn!(error = %e, "catching up with the database failed; retrying"),
                     }
+                    last_full = tokio::time::Instant::now();
+                    engine.catch_up_all().await;
                 }
             }
         });
+    }
+
+    /// Catch up every branch; on success note when (`replication_lag`).
+    async fn catch_up_all(&self) {
+        match self.catch_up().await {
+            Ok(()) => {
+                if let Some(r) = self.inner.replica.get() {
+                    *r.caught_up.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "catching up with the database failed; retrying"),
+        }
     }
 
     /// Whether other processes may write to the same database.
@@ -117,11 +162,44 @@ impl Engine {
         }
     }
 
-    /// Tell the other processes that `branch` changed.
-    pub(super) async fn announce(&self, branch: &str) {
+    /// Per branch, how many commits the database has that this replica
+    /// has heard of and not applied yet. Empty without replicas.
+    pub fn replication_lag_versions(&self) -> Vec<(String, i64)> {
+        let Some(r) = self.inner.replica.get() else { return Vec::new() };
+        let heard = r.heard.lock().unwrap_or_else(|p| p.into_inner());
+        self.branches()
+            .into_iter()
+            .map(|b| {
+                let behind = heard.get(&b.meta.name).map_or(0, |h| (h - b.state.version).max(0));
+                (b.meta.name.clone(), behind)
+            })
+            .collect()
+    }
+
+    /// Tell the other processes that `branch` changed: `version` is the
+    /// head a commit made, `None` for a change of the branch itself.
+    pub(super) async fn announce(&self, branch: &str, version: Option<i64>) {
         if let Some(r) = self.inner.replica.get() {
-            r.notices.announce(branch).await;
+            r.notices.announce(branch, version).await;
         }
+    }
+
+    /// Act on another process's announcement: a commit on a branch known
+    /// here catches that branch up alone (true). Anything else (a branch
+    /// created, deleted or (un)protected, a branch unknown here) needs
+    /// every branch caught up (false).
+    async fn follow(&self, n: &Notice) -> Result<bool> {
+        let Some(version) = n.version else { return Ok(false) };
+        if let Some(r) = self.inner.replica.get() {
+            r.hear(&n.branch, version);
+        }
+        let Ok(handle) = self.handle(&n.branch) else { return Ok(false) };
+        if handle.state.load().version >= version {
+            return Ok(true); // applied already (a write here caught up)
+        }
+        let _writer = handle.write.lock().await;
+        self.catch_up_locked(&handle).await?;
+        Ok(true)
     }
 
     /// Bring every branch to the database's state.
@@ -148,9 +226,17 @@ impl Engine {
                 .cloned()
                 .collect();
             if !gone.is_empty() || !new.is_empty() {
-                // Forks are loaded against their parents as the database
-                // has them (all of `records`, so a parent is found).
-                let loaded = load_branches(self.inner.store.as_ref(), &records).await?;
+                // Only the new branches are loaded; a fork against its
+                // parent as known here (brought to the fork point from the
+                // rows), or as loaded just before it.
+                let known = local
+                    .iter()
+                    .filter(|(name, h)| {
+                        !gone.iter().any(|g| Arc::ptr_eq(g, h)) && !new.iter().any(|r| &r.name == *name)
+                    })
+                    .map(|(name, h)| (name.clone(), h.clone()))
+                    .collect();
+                let loaded = load_branches(self.inner.store.as_ref(), &records, &known).await?;
                 self.publish_branches(|m| {
                     for h in &gone {
                         m.remove(&h.meta.name);
@@ -164,6 +250,12 @@ impl Engine {
             }
             records
         };
+        if let Some(replica) = self.inner.replica.get() {
+            // The branch table is the truth: deleted branches are forgotten,
+            // one created again starts from its own head.
+            let heads = records.iter().map(|r| (r.name.clone(), r.head)).collect();
+            *replica.heard.lock().unwrap_or_else(|p| p.into_inner()) = heads;
+        }
         for r in &records {
             let Ok(handle) = self.handle(&r.name) else { continue };
             let cur = handle.state.load();
@@ -194,10 +286,16 @@ impl Engine {
     /// `handle`'s branch as the database has it now; the caller holds its
     /// writer lock.
     async fn catch_up_locked(&self, handle: &BranchHandle) -> Result<()> {
-        let records = self.inner.store.branches().await?;
-        match records.iter().find(|r| r.name == handle.meta.name && r.created_at == handle.meta.created_at) {
-            Some(r) => self.catch_up_branch(handle, r).await,
-            None => Ok(()), // deleted elsewhere: the write fails in the store
+        match self.inner.store.branch(&handle.meta.name).await? {
+            Some(r) if r.created_at == handle.meta.created_at => {
+                if let Some(replica) = self.inner.replica.get() {
+                    replica.hear(&r.name, r.head);
+                }
+                self.catch_up_branch(handle, &r).await
+            }
+            // Deleted elsewhere (and maybe created again): the write fails
+            // in the store; the next full catch-up swaps the branch.
+            _ => Ok(()),
         }
     }
 

@@ -257,7 +257,7 @@ impl Engine {
         // Nobody listening is fine: the commit is durable either way.
         let published = PublishedCommit { meta: handle.meta.clone(), record: commit.clone() };
         let _ = self.inner.commits.send(Arc::new(published));
-        self.announce(&handle.meta.name).await;
+        self.announce(&handle.meta.name, Some(commit.version)).await;
         Ok(Committed { commit, view: handle.view() })
     }
 }

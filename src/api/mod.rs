@@ -39,6 +39,7 @@ mod render;
 mod responses;
 mod subscription;
 mod traversal;
+mod versions;
 pub mod warm;
 mod weight;
 

@@ -17,6 +17,7 @@ use super::inputs::{
     ChangeInput, InterfaceInput, InterfacePatch, LinkTypeInput, LinkTypePatch, ObjectTypeInput, ObjectTypePatch,
 };
 use super::merge::{ConflictResolution, MergeResult};
+use super::versions::Versions;
 use crate::auth;
 use crate::engine::{CommitRequest, Committed, Engine, IntoProtected, MergeRequest, MAIN};
 use crate::error::{Error, Result};
@@ -36,7 +37,9 @@ async fn run(
     let author = require_on_branch(ctx, auth::Role::Editor, action, branch).gql()?.author();
     let engine = ctx.data_unchecked::<Engine>();
     let req = CommitRequest { changes: vec![change], expected_branch_version, author, message };
-    engine.commit(branch, req).await.gql()
+    let committed = engine.commit(branch, req).await.gql()?;
+    Versions::read(ctx, &committed.view);
+    Ok(committed)
 }
 
 fn object_type(c: &Committed, api_name: &str) -> Result<ObjectType> {
@@ -251,7 +254,9 @@ impl MutationRoot {
         }
         let changes = changes.into_iter().map(Into::into).collect();
         let req = CommitRequest { changes, expected_branch_version, author, message };
-        Ok(made(engine.commit(&branch, req).await.gql()?))
+        let committed = engine.commit(&branch, req).await.gql()?;
+        Versions::read(ctx, &committed.view);
+        Ok(made(committed))
     }
 
     /// Fork a branch from `from` at its head, or at its version `at`.
@@ -266,7 +271,9 @@ impl MutationRoot {
     ) -> async_graphql::Result<Branch> {
         require_on_branch(ctx, auth::Role::Editor, "createBranch", &name).gql()?;
         let engine = ctx.data_unchecked::<Engine>();
-        Ok(Branch(engine.create_branch(&name, &from, at).await.gql()?))
+        let view = engine.create_branch(&name, &from, at).await.gql()?;
+        Versions::read(ctx, &view);
+        Ok(Branch(view))
     }
 
     /// Delete a branch and its history. `main` cannot be deleted
@@ -334,7 +341,13 @@ impl MutationRoot {
             into_protected,
         };
         match engine.merge(req).await {
-            Ok(outcome) => MergeResult::answer(outcome, dry_run),
+            Ok(outcome) => {
+                // The states the merge read, and the commit it made.
+                Versions::record(ctx, &outcome.source.name, outcome.source_version);
+                let target = outcome.commit.as_ref().map_or(outcome.target_version, |c| c.version);
+                Versions::record(ctx, &outcome.target.name, target);
+                MergeResult::answer(outcome, dry_run)
+            }
             // The refusal above, returned because the target is protected.
             Err(e @ Error::Forbidden { .. }) => Err(access::denied(ctx, "mergeBranch", Some(&denied_target), e)).gql(),
             Err(e) => Err(e).gql(),
@@ -374,6 +387,8 @@ impl MutationRoot {
         require_on_branch(ctx, auth::Role::Maintainer, "setBranchProtection", &name).gql()?;
         let action = if protected { "branch.protect" } else { "branch.unprotect" };
         let audit = access::audit_entry(ctx, action, Some(&name));
-        Ok(Branch(ctx.data_unchecked::<Engine>().set_protection(&name, protected, audit).await.gql()?))
+        let view = ctx.data_unchecked::<Engine>().set_protection(&name, protected, audit).await.gql()?;
+        Versions::read(ctx, &view);
+        Ok(Branch(view))
     }
 }

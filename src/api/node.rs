@@ -16,6 +16,7 @@ use super::commit::{Commit, EntityChange};
 use super::entities::{InterfaceType, LinkType, ObjectType, Read};
 use super::ids::{BranchRef, ConflictRef, GlobalId};
 use super::merge::{merge_ref, Conflict};
+use super::versions::Versions;
 use crate::engine::{BranchView, Engine, MergeRequest};
 use crate::error::Result;
 use crate::model::{self, EntityKind};
@@ -122,11 +123,15 @@ pub async fn resolve(ctx: &Context<'_>, id: GlobalId) -> Result<Option<Node>> {
     Ok(match id {
         GlobalId::Token(id) => admin::token_by_id(ctx, &id)?.map(Node::ApiToken),
         GlobalId::AuditEvent(seq) => admin::audit_event(ctx, seq).await?.map(Node::AuditEvent),
-        GlobalId::Branch(scope) => view(engine, &scope.branch, scope.at).await?.map(|v| Node::Branch(Branch(v))),
+        GlobalId::Branch(scope) => view(engine, &scope.branch, scope.at).await?.map(|v| {
+            Versions::read(ctx, &v);
+            Node::Branch(Branch(v))
+        }),
         GlobalId::Entity(kind, scope, key) => {
             let Some(v) = view(engine, &scope.branch, scope.at).await? else {
                 return Ok(None);
             };
+            Versions::read(ctx, &v);
             let at = Read::of(&v);
             let o = &at.ontology;
             match kind {

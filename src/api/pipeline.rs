@@ -28,6 +28,7 @@ use super::parsing::{Parsers, LARGE_DOCUMENT};
 use super::persisted::{PersistedQueries, Registration};
 use super::reads::reads;
 use super::responses::{Pending, ResponseCache};
+use super::versions::Versions;
 use super::weight::{reads_large, selects_heavy_fields};
 use super::{observe, ApiOptions, OntographSchema, RequestId};
 use crate::auth::Principal;
@@ -338,8 +339,13 @@ impl Api {
 
     /// Execute a checked request. Whether it ran, and the response with a
     /// code on every error.
+    /// Every executed response says which branch versions it read
+    /// (`extensions.versions`).
     async fn execute_checked(&self, req: Request, op: OperationType) -> (Response, bool) {
-        let (resp, ran) = within(time_limit(&self.0.limits, op), self.0.schema.execute(req)).await;
+        let versions = Versions::default();
+        let req = req.data(versions.clone());
+        let (mut resp, ran) = within(time_limit(&self.0.limits, op), self.0.schema.execute(req)).await;
+        versions.attach(&mut resp);
         (fill_codes(resp), ran)
     }
 

@@ -8,6 +8,7 @@ use super::error::GqlResult;
 use super::limits::{COMMITS_PAGE, MAX_PAGE};
 use super::node::{self, Node, NodeEntry};
 use super::responses::{ResponseCache, ResponseCacheStats};
+use super::versions::Versions;
 use super::QueryLimits;
 use crate::cache::CacheStats;
 use crate::engine::{Engine, MAIN};
@@ -35,15 +36,25 @@ impl QueryRoot {
         if let Some(min) = min_version {
             engine.wait_for_version(&name, min).await.gql()?;
         }
-        match at {
-            None => Ok(engine.branch(&name).map(Branch)),
-            Some(at) => Ok(engine.branch_at(&name, at).await.gql()?.map(Branch)),
-        }
+        let view = match at {
+            None => engine.branch(&name),
+            Some(at) => engine.branch_at(&name, at).await.gql()?,
+        };
+        Ok(view.map(|v| {
+            Versions::read(ctx, &v);
+            Branch(v)
+        }))
     }
 
     /// Every branch, in name order.
     async fn branches(&self, ctx: &Context<'_>) -> Vec<Branch> {
-        ctx.data_unchecked::<Engine>().branches().into_iter().map(Branch).collect()
+        let all = ctx.data_unchecked::<Engine>().branches();
+        all.into_iter()
+            .map(|v| {
+                Versions::read(ctx, &v);
+                Branch(v)
+            })
+            .collect()
     }
 
     /// Who the caller is: name, role and the branches it may write.

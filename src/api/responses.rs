@@ -22,6 +22,7 @@ use bytes::Bytes;
 use moka::future::Cache;
 
 use super::reads::Reads;
+use super::versions::only_versions;
 use crate::engine::Engine;
 
 /// Default capacity in bytes of stored responses.
@@ -150,7 +151,7 @@ impl ResponseCache {
     pub async fn store(&self, engine: &Engine, pending: Pending, resp: &Response, body: &Bytes) {
         let Some(entries) = &self.entries else { return };
         let storable =
-            resp.errors.is_empty() && resp.extensions.is_empty() && !pending.computed.0.load(Ordering::Relaxed);
+            resp.errors.is_empty() && only_versions(&resp.extensions) && !pending.computed.0.load(Ordering::Relaxed);
         if storable && pending.heads.iter().all(|(b, head)| engine.head(b) == *head) {
             entries.insert(pending.key, Arc::new(Entry { body: body.clone(), reads: pending.heads })).await;
         }

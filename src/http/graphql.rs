@@ -83,6 +83,9 @@ async fn execute(
     t: Transport,
 ) -> Response {
     tracing::Span::current().record("principal", principal.name.as_str());
+    if let Err(refused) = super::min_version::wait(app, headers, media).await {
+        return refused;
+    }
     let request_id = identity::request_id(headers);
     let with_identity = |req: Request| {
         let req = req.data(principal.clone());

@@ -11,6 +11,7 @@ mod conn;
 mod graphiql;
 mod graphql;
 mod identity;
+mod min_version;
 mod negotiate;
 mod server;
 mod ws;
@@ -124,11 +125,18 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
     }
     let list = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok());
     let request_id = HeaderName::from_static("x-request-id");
+    let min_version = HeaderName::from_static(min_version::HEADER);
     Some(
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(list))
             .allow_methods([Method::GET, Method::POST])
-            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT, request_id.clone()])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                header::AUTHORIZATION,
+                header::ACCEPT,
+                request_id.clone(),
+                min_version,
+            ])
             .expose_headers([request_id])
             .max_age(Duration::from_secs(600)),
     )

@@ -9,6 +9,7 @@ mod branches;
 mod browser;
 mod cache;
 mod cli;
+mod cluster;
 mod concurrency;
 mod crash;
 mod entities;

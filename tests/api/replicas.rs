@@ -33,6 +33,80 @@ async fn min_version_waits_for_the_commit_or_gives_up() {
     assert!(err["message"].as_str().unwrap().contains("minVersion"), "{err}");
 }
 
+/// Every executed response names the branch versions it was answered at;
+/// a response that read no branch carries no extension.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_carry_the_versions_they_were_answered_at() {
+    use serde_json::json;
+    let app = crate::helpers::TestApp::with_demo().await;
+    let head = app.branch_version("main").await;
+    let versions = async |q: &str| app.gql(q, json!({})).await["extensions"]["versions"].clone();
+    assert_eq!(versions("{ __typename }").await, serde_json::Value::Null);
+    assert_eq!(versions("{ branch { name } }").await, json!({ "main": head }));
+    assert_eq!(versions("{ branch(at: 1) { name } }").await, json!({ "main": 1 }));
+    assert_eq!(versions("{ old: branch(at: 1) { name } branch { name } }").await, json!({ "main": head }));
+    assert_eq!(versions(r#"{ branch(name: "nope") { name } }"#).await, serde_json::Value::Null);
+    // Writes say what they made.
+    let made = versions(r#"mutation { createBranch(name: "dev") { name } }"#).await;
+    assert_eq!(made, json!({ "dev": 0 }));
+    let made = versions(r#"mutation { createObjectType(branch: "dev", input: { apiName: "Draft" }) { apiName } }"#);
+    assert_eq!(made.await, json!({ "dev": 1 }));
+    let merged = versions(r#"mutation { mergeBranch(source: "dev", target: "main") { merged } }"#).await;
+    assert_eq!(merged, json!({ "dev": 1, "main": head + 1 }));
+    assert_eq!(versions("{ branches { name } }").await, json!({ "dev": 1, "main": head + 1 }));
+    // Relay refetches by id: the branch is read there too.
+    let id = app.ok(r#"{ branch(name: "dev") { objectType(apiName: "Draft") { id } } }"#, json!({})).await;
+    let id = id["branch"]["objectType"]["id"].as_str().unwrap().to_owned();
+    let q = format!(r#"{{ node(id: "{id}") {{ id }} }}"#);
+    assert_eq!(versions(&q).await, json!({ "dev": 1 }));
+}
+
+/// Over HTTP: `extensions.versions` in answers (replayed ones too), and
+/// the `Ontograph-Min-Version` header, which holds a request until the
+/// branch is there (else 503 LIMIT_EXCEEDED with Retry-After; malformed:
+/// 400).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_min_version_header_waits_for_the_branch_or_refuses() {
+    use reqwest::StatusCode;
+    use serde_json::json;
+    let app = crate::live::Live::start().await;
+    app.server.engine.seed_demo_if_empty().await.unwrap();
+    let head = app.main_version().await;
+    let post = |header: Option<&str>| {
+        let req = app.client.post(app.url("/graphql")).json(&json!({ "query": "{ branch { version } }" }));
+        let req = match header {
+            Some(h) => req.header("ontograph-min-version", h),
+            None => req,
+        };
+        async move {
+            let res = req.send().await.unwrap();
+            let (status, retry) = (res.status(), res.headers().get("retry-after").cloned());
+            (status, retry, res.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    // A replay from the response cache says the same.
+    for _ in 0..2 {
+        let (status, _, body) = post(None).await;
+        assert_eq!((status, &body["extensions"]["versions"]), (StatusCode::OK, &json!({ "main": head })));
+    }
+    let (status, _, body) = post(Some(&format!("main={head}"))).await;
+    assert_eq!((status, &body["data"]["branch"]["version"]), (StatusCode::OK, &json!(head)));
+    // Waits for a commit on its way.
+    let waiting = tokio::spawn(post(Some(&format!("{}", head + 1))));
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    app.create("Awaited").await;
+    let (status, _, body) = waiting.await.unwrap();
+    assert_eq!((status, &body["data"]["branch"]["version"]), (StatusCode::OK, &json!(head + 1)));
+    assert_eq!(body["extensions"]["versions"], json!({ "main": head + 1 }));
+    // Never reached: refused after the wait, for a retry elsewhere.
+    let (status, retry, body) = post(Some(&format!("main={}, nope=3", head + 9))).await;
+    assert_eq!((status, retry.as_ref().map(|v| v.to_str().unwrap())), (StatusCode::SERVICE_UNAVAILABLE, Some("1")));
+    assert_eq!(crate::helpers::code(&body["errors"][0]), "LIMIT_EXCEEDED", "{body}");
+    assert!(body.get("data").is_none());
+    let (status, _, body) = post(Some("main=soon")).await;
+    assert_eq!((status, crate::helpers::code(&body["errors"][0])), (StatusCode::BAD_REQUEST, "BAD_USER_INPUT"));
+}
+
 mod postgres {
     use std::sync::Arc;
     use std::time::Duration;
@@ -41,7 +115,8 @@ mod postgres {
     use futures::stream::{BoxStream, StreamExt};
     use ontograph::engine::{CommitRequest, Engine, EngineOptions};
     use ontograph::model::{Change, ObjectType};
-    use ontograph::store::{self, notices::Notices};
+    use ontograph::store::notices::{Notice, Notices};
+    use ontograph::store::{self};
     use serde_json::json;
     use tokio_util::sync::CancellationToken;
 
@@ -54,8 +129,8 @@ mod postgres {
 
     #[async_trait]
     impl Notices for Silent {
-        async fn announce(&self, _: &str) {}
-        async fn listen(&self) -> ontograph::error::Result<BoxStream<'static, ()>> {
+        async fn announce(&self, _: &str, _: Option<i64>) {}
+        async fn listen(&self) -> ontograph::error::Result<BoxStream<'static, Notice>> {
             Ok(futures::stream::pending().boxed())
         }
     }
@@ -159,10 +234,12 @@ mod postgres {
             a.commit("dev", create("OnDev", None)).await.unwrap();
             a.set_protection("main", true, None).await.unwrap();
             b.engine.catch_up().await.unwrap();
-            let dev = b
-                .ok(r#"{ branch(name: "dev") { version objectType(apiName: "OnDev") { apiName } } }"#, json!({}))
-                .await;
-            assert_eq!(dev["branch"], json!({ "version": 1, "objectType": { "apiName": "OnDev" } }));
+            // B's main was behind the fork point when it loaded dev: the
+            // fork was brought forward from the rows main changed.
+            let q = r#"{ branch(name: "dev") { version objectType(apiName: "OnDev") { apiName } base: objectType(apiName: "Base") { apiName } } }"#;
+            let dev = b.ok(q, json!({})).await;
+            let want = json!({ "version": 1, "objectType": { "apiName": "OnDev" }, "base": { "apiName": "Base" } });
+            assert_eq!(dev["branch"], want);
             assert!(b.engine.branch("main").unwrap().state.protected);
             let uid = b.engine.branch("dev").unwrap().meta.uid;
             b.engine.catch_up().await.unwrap();

@@ -156,6 +156,12 @@ pub struct ServeArgs {
     /// with OVERLOADED (HTTP 503, Retry-After: 1) while light requests are still served.
     #[arg(long, env = "ONTOGRAPH_HEAVY_QUEUE", default_value_t = crate::engine::DEFAULT_HEAVY_QUEUE)]
     pub heavy_queue: usize,
+    /// Niceness (0–19) of the heavy lane's threads on Linux: higher values let the
+    /// async workers, which answer light requests, take a busy core first, so their
+    /// latency holds while heavy work fills the machine; 0 schedules both alike.
+    #[arg(long, env = "ONTOGRAPH_HEAVY_LANE_NICE", default_value_t = crate::engine::DEFAULT_HEAVY_NICE,
+          value_parser = clap::value_parser!(i32).range(0..=19))]
+    pub heavy_lane_nice: i32,
     /// Capacity of the traversal result cache in bytes (approximate sizes of
     /// the cached answers); 0 turns the cache off.
     #[arg(long, env = "ONTOGRAPH_CACHE_CAPACITY_BYTES", default_value_t = crate::cache::DEFAULT_CAPACITY_BYTES)]
@@ -339,6 +345,7 @@ impl ServeArgs {
                 tti: self.cache_tti_secs.map(std::time::Duration::from_secs),
             },
             heavy_queue: self.heavy_queue,
+            heavy_nice: self.heavy_lane_nice,
             writes: WriteLimits {
                 max_entity_bytes: self.limits.max_entity_bytes,
                 max_properties: self.limits.max_properties,

@@ -16,13 +16,21 @@ use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::lane_pool::Pool;
 use crate::error::{Error, Result};
 
 /// Heavy requests that may wait for the lane beyond those running.
 pub const DEFAULT_HEAVY_QUEUE: usize = 64;
 
+/// The lane threads' niceness: at 10 the kernel gives a contended core to
+/// an async worker about nine times as often as to a lane thread.
+pub const DEFAULT_HEAVY_NICE: i32 = 10;
+
 pub(super) struct Lane {
     permits: Arc<Semaphore>,
+    /// Exactly `workers` threads: a permit is taken before a job is sent,
+    /// so a job never waits for a thread.
+    pool: Pool,
     workers: usize,
     capacity: usize,
     admitted: AtomicUsize,
@@ -57,10 +65,11 @@ impl Drop for Admission {
 }
 
 impl Lane {
-    pub(super) fn new(workers: usize, queue: usize) -> Arc<Lane> {
+    pub(super) fn new(workers: usize, queue: usize, nice: i32) -> Arc<Lane> {
         let workers = workers.max(1);
         Arc::new(Lane {
             permits: Arc::new(Semaphore::new(workers)),
+            pool: Pool::new(workers, nice),
             workers,
             capacity: workers.saturating_add(queue),
             admitted: AtomicUsize::new(0),
@@ -93,19 +102,25 @@ impl Lane {
         permit.map_err(Error::internal)
     }
 
-    /// Run `work` on the blocking pool once a worker is free.
+    /// Run `work` on a lane thread once a worker is free. The permit
+    /// goes with the work, so a caller that stops waiting (a query cut by
+    /// its timeout) frees nothing until the work is done.
     pub(super) async fn run<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
         let permit = self.permit().await?;
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            work()
-        })
-        .await
-        .map_err(Error::internal)
+        self.pool
+            .run(move || {
+                let _permit = permit;
+                work()
+            })
+            .await
+            .map_err(|panic| {
+                let what = panic.downcast_ref::<&str>().copied().or(panic.downcast_ref::<String>().map(|s| s.as_str()));
+                Error::internal(anyhow::anyhow!("heavy work panicked: {}", what.unwrap_or("(no message)")))
+            })
     }
 
     pub(super) fn stats(&self) -> LaneStats {
@@ -148,7 +163,7 @@ mod tests {
 
     #[test]
     fn admits_workers_plus_queue_then_refuses_until_one_leaves() {
-        let lane = Lane::new(2, 1);
+        let lane = Lane::new(2, 1, 0);
         let held: Vec<_> = (0..3).map(|_| lane.admit().expect("room")).collect();
         let refused = lane.admit().err().expect("full");
         assert_eq!(refused.code(), Error::OVERLOADED);
@@ -161,7 +176,7 @@ mod tests {
 
     #[tokio::test]
     async fn runs_at_most_workers_at_once() {
-        let lane = Lane::new(1, 0);
+        let lane = Lane::new(1, 0, 0);
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let l = lane.clone();
         let first = tokio::spawn(async move { l.run(move || rx.recv().is_ok()).await });

@@ -11,6 +11,7 @@ mod branches;
 mod cached;
 mod history;
 mod lane;
+mod lane_pool;
 mod merge;
 mod replica;
 mod traversal;
@@ -26,7 +27,7 @@ use tokio::sync::{broadcast, Mutex};
 
 pub use crate::store::Progress;
 pub use cached::Answered;
-pub use lane::{Admission, LaneStats, DEFAULT_HEAVY_QUEUE};
+pub use lane::{Admission, LaneStats, DEFAULT_HEAVY_NICE, DEFAULT_HEAVY_QUEUE};
 pub use merge::{BranchDiff, IntoProtected, MergeOutcome, MergeRequest};
 pub use traversal::{default_workers, ComputeCounts, TraversalLimits};
 pub use write::{CommitRequest, Committed, WriteLimits};
@@ -51,6 +52,8 @@ pub struct EngineOptions {
     pub cache: CacheConfig,
     /// Heavy requests admitted beyond `traversal.workers` (`lane`).
     pub heavy_queue: usize,
+    /// Niceness of the heavy lane's threads (Linux; 0: as the async workers).
+    pub heavy_nice: i32,
     pub writes: WriteLimits,
 }
 
@@ -60,6 +63,7 @@ impl Default for EngineOptions {
             traversal: TraversalLimits::default(),
             cache: CacheConfig::default(),
             heavy_queue: DEFAULT_HEAVY_QUEUE,
+            heavy_nice: DEFAULT_HEAVY_NICE,
             writes: WriteLimits::default(),
         }
     }
@@ -226,7 +230,7 @@ impl Engine {
     /// Load every branch from the store (creating `main` in an empty
     /// store). After this, reads never touch the database.
     pub async fn open(store: Arc<dyn Store>, opts: EngineOptions) -> Result<Engine> {
-        let EngineOptions { traversal: limits, cache, heavy_queue, writes } = opts;
+        let EngineOptions { traversal: limits, cache, heavy_queue, heavy_nice, writes } = opts;
         let mut records = store.branches().await?;
         if !records.iter().any(|b| b.name == MAIN) {
             let main =
@@ -237,7 +241,7 @@ impl Engine {
         let (commits, _) = broadcast::channel(COMMIT_BUFFER);
         let branches = ArcSwap::from_pointee(map);
         let traversal = traversal::Pool::new(limits);
-        let lane = lane::Lane::new(limits.workers, heavy_queue);
+        let lane = lane::Lane::new(limits.workers, heavy_queue, heavy_nice);
         let cache = ResultCache::new(cache);
         let history = history::History::default();
         let inner = Inner {

@@ -162,6 +162,12 @@ pub struct ServeArgs {
     #[arg(long, env = "ONTOGRAPH_HEAVY_LANE_NICE", default_value_t = crate::engine::DEFAULT_HEAVY_NICE,
           value_parser = clap::value_parser!(i32).range(0..=19))]
     pub heavy_lane_nice: i32,
+    /// Entity changes committed on a root branch (or replayed at start) after which
+    /// its head is written as a checkpoint in the background, so the next start decodes
+    /// it and replays only later commits instead of reading every entity row; 0: never
+    /// write one (existing ones are still read).
+    #[arg(long, env = "ONTOGRAPH_CHECKPOINT_CHANGES", default_value_t = crate::engine::DEFAULT_CHECKPOINT_CHANGES)]
+    pub checkpoint_changes: u64,
     /// Capacity of the traversal result cache in bytes (approximate sizes of
     /// the cached answers); 0 turns the cache off.
     #[arg(long, env = "ONTOGRAPH_CACHE_CAPACITY_BYTES", default_value_t = crate::cache::DEFAULT_CAPACITY_BYTES)]
@@ -346,6 +352,7 @@ impl ServeArgs {
             },
             heavy_queue: self.heavy_queue,
             heavy_nice: self.heavy_lane_nice,
+            checkpoint_changes: self.checkpoint_changes,
             writes: WriteLimits {
                 max_entity_bytes: self.limits.max_entity_bytes,
                 max_properties: self.limits.max_properties,

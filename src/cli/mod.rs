@@ -82,7 +82,10 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
         }
     }
 
-    let engine = Engine::open(store::connect(&args.db.database_url).await?, EngineOptions::default()).await?;
+    // The checkpoint is written below, in the foreground: a background one
+    // would be cut off when the command exits.
+    let opts = EngineOptions { checkpoint_changes: 0, ..EngineOptions::default() };
+    let engine = Engine::open(store::connect(&args.db.database_url).await?, opts).await?;
     let write = bar(total as u64, args.quiet, "writing  {bar:40} {pos}/{len} rows {elapsed}");
     let progress = {
         let write = write.clone();
@@ -95,12 +98,18 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     };
     write.finish();
     match committed {
-        Some(c) => eprintln!(
-            "imported {total} entities into {}: {} changed, now at version {}",
-            args.branch,
-            c.commit.changes.len(),
-            c.commit.version
-        ),
+        Some(c) => {
+            eprintln!(
+                "imported {total} entities into {}: {} changed, now at version {}",
+                args.branch,
+                c.commit.changes.len(),
+                c.commit.version
+            );
+            // The next start decodes this instead of reading every row (a fork is not checkpointed).
+            if let Some(v) = engine.checkpoint(&args.branch).await? {
+                eprintln!("checkpoint of {} written at version {v}", args.branch);
+            }
+        }
         None => eprintln!("{} already holds exactly these {total} entities: nothing to commit", args.branch),
     }
     Ok(())
@@ -109,7 +118,8 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
 /// Write the branch (at its head or `--at`) to stdout: as a document
 /// (JSON), an OBO file or OWL (Turtle).
 pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
-    let engine = Engine::open(store::connect(&args.db.database_url).await?, EngineOptions::default()).await?;
+    let opts = EngineOptions { checkpoint_changes: 0, ..EngineOptions::default() };
+    let engine = Engine::open(store::connect(&args.db.database_url).await?, opts).await?;
     let view = match args.at {
         None => engine.branch(&args.branch),
         Some(at) => engine.branch_at(&args.branch, at).await?,

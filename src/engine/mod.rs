@@ -9,6 +9,7 @@
 
 mod branches;
 mod cached;
+mod checkpoint;
 mod history;
 mod lane;
 mod lane_pool;
@@ -27,6 +28,7 @@ use tokio::sync::{broadcast, Mutex};
 
 pub use crate::store::Progress;
 pub use cached::Answered;
+pub use checkpoint::{Loaded, DEFAULT_CHECKPOINT_CHANGES};
 pub use lane::{Admission, LaneStats, DEFAULT_HEAVY_NICE, DEFAULT_HEAVY_QUEUE};
 pub use merge::{BranchDiff, IntoProtected, MergeOutcome, MergeRequest};
 pub use traversal::{default_workers, ComputeCounts, TraversalLimits};
@@ -54,6 +56,9 @@ pub struct EngineOptions {
     pub heavy_queue: usize,
     /// Niceness of the heavy lane's threads (Linux; 0: as the async workers).
     pub heavy_nice: i32,
+    /// Entity changes on a root branch after which its checkpoint is
+    /// written in the background (`checkpoint`); 0: never.
+    pub checkpoint_changes: u64,
     pub writes: WriteLimits,
 }
 
@@ -64,6 +69,7 @@ impl Default for EngineOptions {
             cache: CacheConfig::default(),
             heavy_queue: DEFAULT_HEAVY_QUEUE,
             heavy_nice: DEFAULT_HEAVY_NICE,
+            checkpoint_changes: DEFAULT_CHECKPOINT_CHANGES,
             writes: WriteLimits::default(),
         }
     }
@@ -223,6 +229,8 @@ struct Inner {
     /// Set when other processes share the database (`replica`).
     replica: OnceLock<replica::Replica>,
     cache: ResultCache,
+    /// Changes since each root branch's checkpoint; how branches loaded.
+    checkpoints: checkpoint::Checkpoints,
     history: history::History,
 }
 
@@ -230,14 +238,14 @@ impl Engine {
     /// Load every branch from the store (creating `main` in an empty
     /// store). After this, reads never touch the database.
     pub async fn open(store: Arc<dyn Store>, opts: EngineOptions) -> Result<Engine> {
-        let EngineOptions { traversal: limits, cache, heavy_queue, heavy_nice, writes } = opts;
+        let EngineOptions { traversal: limits, cache, heavy_queue, heavy_nice, checkpoint_changes, writes } = opts;
         let mut records = store.branches().await?;
         if !records.iter().any(|b| b.name == MAIN) {
             let main =
                 crate::store::NewBranch { name: MAIN.into(), parent: None, forked_at: None, created_at: Utc::now() };
             records.push(store.create_branch(&main).await?);
         }
-        let map = load_branches(store.as_ref(), &records, &BTreeMap::new()).await?;
+        let (map, loaded) = load_branches(store.as_ref(), &records, &BTreeMap::new()).await?;
         let (commits, _) = broadcast::channel(COMMIT_BUFFER);
         let branches = ArcSwap::from_pointee(map);
         let traversal = traversal::Pool::new(limits);
@@ -255,8 +263,13 @@ impl Engine {
             replica: OnceLock::new(),
             cache,
             history,
+            checkpoints: checkpoint::Checkpoints::new(checkpoint_changes),
         };
-        Ok(Engine { inner: Arc::new(inner) })
+        let engine = Engine { inner: Arc::new(inner) };
+        for (name, how, pending) in loaded {
+            engine.record_load(&name, how, pending);
+        }
+        Ok(engine)
     }
 
     pub fn write_limits(&self) -> WriteLimits {
@@ -350,7 +363,8 @@ impl BranchHandle {
     }
 }
 
-/// Every branch's head, parents before forks: a root branch is built from
+/// Every branch's head, parents before forks: a root branch is decoded
+/// from its newest checkpoint plus the commits after it, else built from
 /// its rows; a fork is its parent's state at the fork point with the
 /// fork's own rows on top, so it shares structure with its parent (cheap
 /// in memory, cheap to diff and merge).
@@ -360,8 +374,9 @@ async fn load_branches(
     store: &dyn Store,
     records: &[BranchRecord],
     known: &BTreeMap<String, Arc<BranchHandle>>,
-) -> Result<BTreeMap<String, Arc<BranchHandle>>> {
+) -> Result<(BTreeMap<String, Arc<BranchHandle>>, Vec<(String, checkpoint::Loaded, u64)>)> {
     let mut map = known.clone();
+    let mut loaded = Vec::new();
     let mut pending: Vec<&BranchRecord> = records.iter().filter(|r| !known.contains_key(&r.name)).collect();
     while !pending.is_empty() {
         let before = pending.len();
@@ -376,11 +391,24 @@ async fn load_branches(
                     let p = p.state.load_full();
                     let base = history::ontology_at(store, records, parent, &p.ontology, p.version, forked_at).await?;
                     let own = store.own_rows(&rec.name, rec.head).await?;
+                    loaded.push((rec.name.clone(), checkpoint::Loaded::Rows, 0));
                     tokio::task::spawn_blocking(move || history::overlay(&base, own))
                         .await
                         .map_err(Error::internal)??
                 }
-                _ => load_ontology(store, records, &rec.name, rec.head).await?,
+                _ => match checkpoint::load(store, rec).await? {
+                    Some((ontology, version, replayed)) => {
+                        let how = checkpoint::Loaded::Checkpoint { version, replayed };
+                        loaded.push((rec.name.clone(), how, replayed as u64));
+                        ontology
+                    }
+                    None => {
+                        let ontology = load_ontology(store, records, &rec.name, rec.head).await?;
+                        let entities = ontology.entity_count();
+                        loaded.push((rec.name.clone(), checkpoint::Loaded::Rows, entities as u64));
+                        ontology
+                    }
+                },
             };
             let state = BranchState::new(rec.head, rec.protected, Arc::new(ontology));
             map.insert(rec.name.clone(), Arc::new(BranchHandle::new(rec, state)));
@@ -391,7 +419,7 @@ async fn load_branches(
         }
         pending = waiting;
     }
-    Ok(map)
+    Ok((map, loaded))
 }
 
 /// Resolve a branch's rows and build its ontology off the async workers

@@ -236,7 +236,7 @@ impl Engine {
                     })
                     .map(|(name, h)| (name.clone(), h.clone()))
                     .collect();
-                let loaded = load_branches(self.inner.store.as_ref(), &records, &known).await?;
+                let (loaded, _) = load_branches(self.inner.store.as_ref(), &records, &known).await?;
                 self.publish_branches(|m| {
                     for h in &gone {
                         m.remove(&h.meta.name);

@@ -245,6 +245,7 @@ impl Engine {
             .await?;
         // Most edits (names, descriptions, statuses, link details) leave
         // the graph as it was: the next state shares it. Others patch it.
+        let changed = applied.changes.len() as u64;
         let ontology = Arc::new(applied.ontology);
         let next = if changes_graph(&applied.changes) {
             let changed = applied.changes.iter().map(|c| (c.entity_kind, c.id.clone())).collect();
@@ -253,6 +254,7 @@ impl Engine {
             BranchState::same_graph(commit.version, state.protected, ontology, state)
         };
         handle.state.store(Arc::new(next));
+        self.checkpoint_after(handle, changed);
         self.cache_committed(handle.meta.uid, commit.version);
         // Nobody listening is fine: the commit is durable either way.
         let published = PublishedCommit { meta: handle.meta.clone(), record: commit.clone() };

@@ -3,6 +3,7 @@
 //! (its unit tests also use the document generator, `cli::generate`).
 
 mod change;
+pub mod checkpoint;
 mod document;
 mod merge;
 mod ontology;

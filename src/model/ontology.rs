@@ -214,6 +214,11 @@ impl Ontology {
         }
     }
 
+    /// Entities of every kind.
+    pub fn entity_count(&self) -> usize {
+        self.object_types.len() + self.interfaces.len() + self.link_types.len()
+    }
+
     pub fn object_type_count(&self) -> usize {
         self.object_types.len()
     }

@@ -21,8 +21,13 @@ use async_trait::async_trait;
 pub use access::{Access, AuditEntry, AuditQuery, AuditRecord, NewToken, TokenRecord};
 pub use load::{lineage, load_rows};
 pub use records::{
-    BranchRecord, CommitRecord, EntityKey, EntityRow, MergeMark, MergeRecord, NewBranch, NewCommit, Progress,
+    BranchRecord, Checkpoint, CommitRecord, EntityKey, EntityRow, MergeMark, MergeRecord, NewBranch, NewCheckpoint,
+    NewCommit, Progress,
 };
+
+/// Bytes per stored chunk of a checkpoint: large enough that a million
+/// types is a few dozen rows, far below both databases' value limits.
+pub const CHECKPOINT_CHUNK: usize = 8 << 20;
 
 use crate::error::{Error, Result};
 
@@ -76,6 +81,15 @@ pub trait Store: Access + Send + Sync + 'static {
     /// with `audit` in the same transaction. `IN_USE` when other branches
     /// fork it.
     async fn delete_branch(&self, branch: &str, audit: Option<&AuditEntry>) -> Result<()>;
+
+    /// Store a branch's checkpoint and drop its older ones, in one
+    /// transaction. Returns false, writing nothing, when one at `version`
+    /// or later is stored already (another process was first).
+    /// `NOT_FOUND` when the branch is gone.
+    async fn put_checkpoint(&self, checkpoint: &NewCheckpoint<'_>) -> Result<bool>;
+
+    /// The branch's newest checkpoint with its bytes, if any.
+    async fn checkpoint(&self, branch: &str) -> Result<Option<Checkpoint>>;
 
     /// Cheap round trip, for `/readyz`.
     async fn ping(&self) -> Result<()>;

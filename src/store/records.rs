@@ -36,6 +36,33 @@ pub struct EntityRow {
     pub body: Option<String>,
 }
 
+/// A branch head's state as checkpoint bytes, to be stored.
+pub struct NewCheckpoint<'a> {
+    pub branch: &'a str,
+    pub version: i64,
+    pub entities: i64,
+    /// sha-256 of `data`, hex.
+    pub digest: String,
+    pub data: &'a [u8],
+    pub created_at: DateTime<Utc>,
+}
+
+/// The newest checkpoint of a branch as stored: `data` is its chunks
+/// joined in order (a missing or damaged chunk shows as a digest that
+/// does not match).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Checkpoint {
+    pub branch: String,
+    pub version: i64,
+    pub entities: i64,
+    pub bytes: i64,
+    pub chunks: i64,
+    pub digest: String,
+    pub created_at: DateTime<Utc>,
+    #[sqlx(skip)]
+    pub data: Vec<u8>,
+}
+
 /// Called with the number of entity rows written so far (import progress).
 pub type Progress = dyn Fn(u64) + Send + Sync;
 

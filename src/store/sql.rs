@@ -310,6 +310,8 @@ macro_rules! implement_store {
                     }
                     for sql in [
                         "DELETE FROM merges WHERE target = $1 OR source = $1",
+                        "DELETE FROM checkpoint_chunks WHERE branch = $1",
+                        "DELETE FROM checkpoints WHERE branch = $1",
                         "DELETE FROM entity_versions WHERE branch = $1",
                         "DELETE FROM commits WHERE branch = $1",
                         "DELETE FROM branches WHERE name = $1",
@@ -320,6 +322,81 @@ macro_rules! implement_store {
                         insert_audit!(&mut *tx, a)?;
                     }
                     tx.commit().await.map_err(|e| db_error("branches", e))
+                }
+
+                async fn put_checkpoint(&self, cp: &$crate::store::NewCheckpoint<'_>) -> Result<bool> {
+                    let what = format!("checkpoint of {}", cp.branch);
+                    let mut tx = self.pool.begin_with($dialect.begin_write).await.map_err(|e| db_error(&what, e))?;
+                    let newer: Option<i64> =
+                        sqlx::query_scalar("SELECT MAX(version) FROM checkpoints WHERE branch = $1")
+                            .bind(cp.branch)
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(|e| db_error(&what, e))?;
+                    if newer.is_some_and(|v| v >= cp.version) {
+                        return Ok(false);
+                    }
+                    for sql in
+                        ["DELETE FROM checkpoint_chunks WHERE branch = $1", "DELETE FROM checkpoints WHERE branch = $1"]
+                    {
+                        sqlx::query(sql).bind(cp.branch).execute(&mut *tx).await.map_err(|e| db_error(&what, e))?;
+                    }
+                    let chunks: Vec<&[u8]> = cp.data.chunks($crate::store::CHECKPOINT_CHUNK).collect();
+                    sqlx::query(
+                        "INSERT INTO checkpoints (branch, version, entities, bytes, chunks, digest, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(cp.branch)
+                    .bind(cp.version)
+                    .bind(cp.entities)
+                    .bind(cp.data.len() as i64)
+                    .bind(chunks.len() as i64)
+                    .bind(&cp.digest)
+                    .bind(cp.created_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| db_error(&what, e))?;
+                    for (seq, data) in chunks.into_iter().enumerate() {
+                        sqlx::query(
+                            "INSERT INTO checkpoint_chunks (branch, version, seq, data) VALUES ($1, $2, $3, $4)",
+                        )
+                        .bind(cp.branch)
+                        .bind(cp.version)
+                        .bind(seq as i64)
+                        .bind(data)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| db_error(&what, e))?;
+                    }
+                    tx.commit().await.map_err(|e| db_error(&what, e))?;
+                    Ok(true)
+                }
+
+                async fn checkpoint(&self, branch: &str) -> Result<Option<$crate::store::Checkpoint>> {
+                    let what = format!("checkpoint of {branch}");
+                    // One transaction, so the record and its chunks are of one checkpoint.
+                    let mut tx = self.pool.begin().await.map_err(|e| db_error(&what, e))?;
+                    let found: Option<$crate::store::Checkpoint> =
+                        sqlx::query_as("SELECT * FROM checkpoints WHERE branch = $1 ORDER BY version DESC LIMIT 1")
+                            .bind(branch)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(|e| db_error(&what, e))?;
+                    let Some(mut cp) = found else { return Ok(None) };
+                    let mut chunks = sqlx::query_scalar::<_, Vec<u8>>(
+                        "SELECT data FROM checkpoint_chunks WHERE branch = $1 AND version = $2 ORDER BY seq",
+                    )
+                    .bind(branch)
+                    .bind(cp.version)
+                    .fetch(&mut *tx);
+                    let mut data = Vec::with_capacity(usize::try_from(cp.bytes).unwrap_or(0).min(256 << 20));
+                    while let Some(chunk) = chunks.try_next().await.map_err(|e| db_error(&what, e))? {
+                        data.extend_from_slice(&chunk);
+                    }
+                    drop(chunks);
+                    tx.commit().await.map_err(|e| db_error(&what, e))?;
+                    cp.data = data;
+                    Ok(Some(cp))
                 }
 
                 async fn ping(&self) -> Result<()> {

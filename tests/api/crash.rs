@@ -1,6 +1,8 @@
 //! The real binary killed mid-write: after SIGKILL and a restart on the
 //! same database every acknowledged write is there, history is gapless and
-//! no commit is partially applied. SIGTERM shuts down cleanly (exit 0).
+//! no commit is partially applied — also while checkpoints are being
+//! written after every commit, so the kill lands in or between them.
+//! SIGTERM shuts down cleanly (exit 0).
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -64,7 +66,9 @@ async fn write_stream(url: String, acks: Arc<AtomicUsize>) -> Result<Vec<String>
 async fn sigkill_mid_write_loses_nothing_acknowledged_and_applies_nothing_partially() {
     let dir = tempfile::tempdir().unwrap();
     let db = db_url(&dir);
-    let mut server = Proc::spawn(&db).await;
+    // A checkpoint after every commit: the writer is busy with one most
+    // of the time.
+    let mut server = Proc::spawn_with(&db, &["--checkpoint-changes", "1"], "info").await;
 
     let acks = Arc::new(AtomicUsize::new(0));
     let writer = tokio::spawn(write_stream(server.url(), acks.clone()));
@@ -78,6 +82,7 @@ async fn sigkill_mid_write_loses_nothing_acknowledged_and_applies_nothing_partia
     assert!(acks.load(Ordering::SeqCst) >= MIN_ACKS, "writes were not acknowledged in time");
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!writer.is_finished(), "the writer stopped before the kill");
+    let written = server.log_text().matches("checkpoint written").count();
     server.child.kill().await.expect("SIGKILL ontograph");
 
     let acked = tokio::time::timeout(Duration::from_secs(30), writer)
@@ -88,8 +93,14 @@ async fn sigkill_mid_write_loses_nothing_acknowledged_and_applies_nothing_partia
     assert!(acked.len() >= MIN_ACKS && acked.len() < MAX_WRITES, "{} acks", acked.len());
     drop(server);
 
-    // Restart on the same database.
+    // Restart on the same database: from the newest whole checkpoint and
+    // the commits after it.
+    assert!(written > 0, "no checkpoint was written before the kill");
     let server = Proc::spawn(&db).await;
+    let loaded = server
+        .find_log(|v| v["fields"]["message"] == "branch loaded from its checkpoint")
+        .unwrap_or_else(|| panic!("not loaded from a checkpoint:\n{}", server.log_text()));
+    eprintln!("crash: {written} checkpoints written before the kill; restart: {}", loaded["fields"]);
     let q = r#"{ branch(name: "main") {
         version
         objectTypes(first: 1000) { totalCount edges { node { apiName version } } }

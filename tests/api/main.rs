@@ -8,6 +8,7 @@ mod auth;
 mod branches;
 mod browser;
 mod cache;
+mod checkpoints;
 mod cli;
 mod cluster;
 mod concurrency;

@@ -134,12 +134,85 @@ impl Ontology {
     /// Bulk create-or-replace, as `import` does: an entity equal to the
     /// current one is left alone, a different one replaces it (version + 1).
     pub fn import(&self, entities: impl IntoIterator<Item = Entity>) -> Result<Applied> {
+        if self.entity_count() == 0 {
+            return self.import_into_empty(entities);
+        }
+        self.import_one_by_one(entities)
+    }
+
+    pub(super) fn import_one_by_one(&self, entities: impl IntoIterator<Item = Entity>) -> Result<Applied> {
         let mut draft = Draft::new(self);
         for e in entities {
             draft.upsert(e)?;
         }
         draft.finish()
     }
+
+    /// `import` into an empty state, in bulk: the same result and the same
+    /// first error as upserting one by one, without a persistent-map insert
+    /// per entity (`from_entities` builds the maps from sorted runs).
+    fn import_into_empty(&self, entities: impl IntoIterator<Item = Entity>) -> Result<Applied> {
+        // The first entity (by document position) that is invalid alone.
+        let mut invalid: Option<(usize, Error)> = None;
+        let mut all: Vec<(usize, Entity)> = Vec::new();
+        for (i, e) in entities.into_iter().enumerate() {
+            let e = normalized(e, 1);
+            if let Err(err) = validate_alone(&e) {
+                invalid = Some((i, err));
+                break;
+            }
+            all.push((i, e));
+        }
+        // Names of object types and interfaces share one namespace; link
+        // types have their own. A name's entries in document order: the
+        // same content again is nothing, another content the next version,
+        // another kind of node AlreadyExists.
+        let space = |e: &Entity| (e.kind() == EntityKind::LinkType) as u8;
+        all.sort_by(|(i, a), (j, b)| (space(a), a.id(), i).cmp(&(space(b), b.id(), j)));
+        let mut clash: Option<(usize, Error)> = None;
+        let mut kept: Vec<Entity> = Vec::with_capacity(all.len());
+        let mut last_id: Option<(u8, String)> = None;
+        for (i, e) in all {
+            let key = (space(&e), e.id());
+            if last_id.as_ref() != Some(&key) {
+                last_id = Some(key);
+                kept.push(e);
+                continue;
+            }
+            let cur = kept.last_mut().expect("a name seen has an entry");
+            if cur.kind() != e.kind() {
+                if clash.as_ref().is_none_or(|(j, _)| i < *j) {
+                    clash = Some((i, Error::AlreadyExists(e.id())));
+                }
+            } else if !same_content(cur, &e) {
+                *cur = normalized(e, cur.version() + 1);
+            }
+        }
+        let first = match (invalid, clash) {
+            (Some(a), Some(b)) => Some(if a.0 < b.0 { a } else { b }),
+            (a, b) => a.or(b),
+        };
+        if let Some((_, err)) = first {
+            return Err(err);
+        }
+        let touched = kept.iter().map(|e| (e.kind(), e.id())).collect();
+        let next = Ontology::from_entities(kept);
+        Draft { base: self, next, touched }.finish()
+    }
+}
+
+/// The checks of one entity on its own; errors name the entity.
+fn validate_alone(e: &Entity) -> Result<()> {
+    let id = e.id();
+    match e {
+        Entity::ObjectType(o) => validate::object_type(o),
+        Entity::Interface(i) => validate::interface(i),
+        Entity::LinkType(l) => validate::link_type(l),
+    }
+    .map_err(|err| match err {
+        Error::BadUserInput { message, field } => Error::BadUserInput { message: format!("{id}: {message}"), field },
+        other => other,
+    })
 }
 
 /// An ontology being changed: a copy of the base (cheap: persistent maps)
@@ -303,17 +376,7 @@ impl<'a> Draft<'a> {
     pub(super) fn upsert(&mut self, e: Entity) -> Result<()> {
         let e = normalized(e, 0);
         let id = e.id();
-        match &e {
-            Entity::ObjectType(o) => validate::object_type(o),
-            Entity::Interface(i) => validate::interface(i),
-            Entity::LinkType(l) => validate::link_type(l),
-        }
-        .map_err(|err| match err {
-            Error::BadUserInput { message, field } => {
-                Error::BadUserInput { message: format!("{id}: {message}"), field }
-            }
-            other => other,
-        })?;
+        validate_alone(&e)?;
         let version = match self.next.entity(e.kind(), &id) {
             Some(cur) if same_content(&cur, &e) => return Ok(()),
             Some(cur) => cur.version() + 1,
@@ -403,17 +466,28 @@ fn patch_fields<T: Clone>(value: Option<&T>, field: &mut T) {
 /// The entity as stored: given version, display name defaulted.
 fn normalized(e: Entity, version: i64) -> Entity {
     match e {
+        // Moved out of the Arc, not copied, when this is its only owner
+        // (an entity just parsed from a document).
         Entity::ObjectType(o) => {
-            let display_name = or_api_name(&o.display_name, &o.api_name);
-            Entity::ObjectType(Arc::new(ObjectType { version, display_name, ..ObjectType::clone(&o) }))
+            let mut o = Arc::unwrap_or_clone(o);
+            if o.display_name.is_empty() {
+                o.display_name = o.api_name.clone();
+            }
+            Entity::ObjectType(Arc::new(ObjectType { version, ..o }))
         }
         Entity::Interface(i) => {
-            let display_name = or_api_name(&i.display_name, &i.api_name);
-            Entity::Interface(Arc::new(Interface { version, display_name, ..Interface::clone(&i) }))
+            let mut i = Arc::unwrap_or_clone(i);
+            if i.display_name.is_empty() {
+                i.display_name = i.api_name.clone();
+            }
+            Entity::Interface(Arc::new(Interface { version, ..i }))
         }
         Entity::LinkType(l) => {
-            let display_name = or_api_name(&l.display_name, &l.api_name);
-            Entity::LinkType(Arc::new(LinkType { version, display_name, ..LinkType::clone(&l) }))
+            let mut l = Arc::unwrap_or_clone(l);
+            if l.display_name.is_empty() {
+                l.display_name = l.api_name.clone();
+            }
+            Entity::LinkType(Arc::new(LinkType { version, ..l }))
         }
     }
 }

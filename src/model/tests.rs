@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::error::Error;
+use std::sync::Arc;
 
 fn ot(name: &str, extends: &[&str]) -> ObjectType {
     ObjectType {
@@ -237,4 +238,97 @@ fn from_entities_equals_putting_one_by_one() {
         assert_eq!(bulk.referrers(&id).collect::<Vec<_>>(), want, "{id}");
     }
     assert!(one_by_one.referrers("Person").count() > 0);
+}
+
+fn interface(name: &str, extends: &[&str]) -> Interface {
+    Interface {
+        api_name: name.into(),
+        display_name: String::new(),
+        description: None,
+        extends: extends.iter().map(|s| s.to_string()).collect(),
+        properties: vec![],
+        curie: None,
+        annotations: Default::default(),
+        version: 0,
+    }
+}
+
+/// An entity from a small pool of names, so that documents repeat names
+/// (same or other content, same or other kind), reference missing or
+/// wrong-kind nodes, and now and then carry an invalid name.
+fn pool_entity() -> impl proptest::strategy::Strategy<Value = Entity> {
+    use proptest::prelude::*;
+    const NAMES: [&str; 6] = ["A", "B", "C", "D", "E", "9bad"];
+    let name = || proptest::sample::select(&NAMES[..]);
+    (0..3u8, name(), name(), name(), proptest::option::of("[ab]")).prop_map(|(kind, n, r, t, description)| {
+        // Half the nodes extend nothing, so that many documents are valid.
+        let extends: &[&str] = if description.is_some() { &[r] } else { &[] };
+        match kind {
+            0 => Entity::ObjectType(Arc::new(ObjectType { description, ..ot(n, extends) })),
+            1 => Entity::Interface(Arc::new(Interface { description, ..interface(n, extends) })),
+            _ => Entity::LinkType(Arc::new(LinkType { description, ..link(r, &n.to_lowercase(), t) })),
+        }
+    })
+}
+
+proptest::proptest! {
+    /// The bulk import into an empty state gives exactly what upserting
+    /// one by one gives: the same entities, versions, referrers and
+    /// changes, or the same first error.
+    #[test]
+    fn import_into_empty_equals_one_by_one(doc in proptest::collection::vec(pool_entity(), 0..12)) {
+        let empty = Ontology::default();
+        let bulk = empty.import(doc.clone());
+        let stepwise = empty.import_one_by_one(doc);
+        match (bulk, stepwise) {
+            (Ok(a), Ok(b)) => {
+                let all = |o: &Ontology| o.entities().collect::<Vec<_>>();
+                proptest::prop_assert_eq!(all(&a.ontology), all(&b.ontology));
+                proptest::prop_assert_eq!(a.changes, b.changes);
+                for e in b.ontology.entities().filter(|e| e.kind() != EntityKind::LinkType) {
+                    let id = e.id();
+                    proptest::prop_assert_eq!(
+                        a.ontology.referrers(&id).collect::<Vec<_>>(),
+                        b.ontology.referrers(&id).collect::<Vec<_>>()
+                    );
+                }
+            }
+            (a, b) => {
+                proptest::prop_assert_eq!(format!("{:?}", a.err()), format!("{:?}", b.err()))
+            }
+        }
+    }
+}
+
+/// The bulk path on a real document: the generator's 2,000 types.
+#[test]
+fn a_generated_document_imports_alike_either_way() {
+    let mut buf = vec![];
+    crate::cli::generate(2_000, 3, &mut buf).unwrap();
+    let doc: Document = serde_json::from_slice(&buf).unwrap();
+    let entities: Vec<Entity> = doc.into_entities().chain(demo().into_entities()).collect();
+    let (a, b) = (
+        Ontology::default().import(entities.clone()).unwrap(),
+        Ontology::default().import_one_by_one(entities).unwrap(),
+    );
+    assert_eq!(a.ontology.entities().collect::<Vec<_>>(), b.ontology.entities().collect::<Vec<_>>());
+    assert_eq!(a.changes, b.changes);
+    assert!(a.changes.len() > 10_000);
+}
+
+/// The documents the property above draws are both valid and invalid
+/// often enough for it to compare both outcomes.
+#[test]
+fn the_pool_draws_valid_and_invalid_documents() {
+    use proptest::strategy::{Strategy, ValueTree};
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let (mut ok, mut err) = (0, 0);
+    for _ in 0..256 {
+        let doc = proptest::collection::vec(pool_entity(), 0..12).new_tree(&mut runner).unwrap().current();
+        match Ontology::default().import(doc) {
+            Ok(_) => ok += 1,
+            Err(_) => err += 1,
+        }
+    }
+    assert!(ok >= 25 && err >= 25, "{ok} valid, {err} invalid");
 }

@@ -148,7 +148,6 @@ impl Engine {
             if req.dry_run || changes.is_empty() {
                 return Ok(outcome(!req.dry_run, None, conflicts, changes));
             }
-            let rows = rows.unwrap_or_default();
             let committed = engine.publish_commit(&target, &t, (applied, rows), &meta, None).await?;
             Ok(outcome(true, Some(committed.commit), conflicts, changes))
         };

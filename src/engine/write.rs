@@ -8,7 +8,7 @@ use chrono::Utc;
 use super::{BranchHandle, BranchState, BranchView, Engine, PublishedCommit};
 use crate::error::{Error, Result};
 use crate::model::{Absent, Applied, Change, ChangeKind, CommitRecord, Entity, EntityChange, EntityKind, Ontology};
-use crate::store::{AuditEntry, EntityRow, MergeMark, NewCommit, Progress};
+use crate::store::{AuditEntry, CommitRows, EntityRow, MergeMark, NewCommit, Progress, RowChunks};
 
 /// Bounds on what one write may make the server store and hold (every
 /// version of an entity is stored whole, and every branch head is kept in
@@ -49,7 +49,7 @@ impl WriteLimits {
     }
 
     /// Every entity the commit writes, as it will be stored.
-    fn check_rows(&self, applied: &Applied, rows: &[EntityRow]) -> Result<()> {
+    fn check_rows(&self, next: &Ontology, rows: &[EntityRow]) -> Result<()> {
         for row in rows {
             let Some(body) = &row.body else { continue };
             if body.len() > self.max_entity_bytes {
@@ -60,7 +60,7 @@ impl WriteLimits {
                     self.max_entity_bytes
                 )));
             }
-            let props = applied.ontology.entity(row.kind, &row.id).map_or(0, |e| e.property_count());
+            let props = next.entity(row.kind, &row.id).map_or(0, |e| e.property_count());
             if props > self.max_properties {
                 return Err(Error::LimitExceeded(format!(
                     "{} would declare {props} properties; the limit is {} (--max-properties)",
@@ -174,9 +174,13 @@ impl Engine {
             let base = state.ontology.clone();
             let applied = tokio::task::spawn_blocking(move || {
                 let applied = apply(&base)?;
+                // A big commit's rows are rendered and checked while they are written.
+                if applied.changes.len() > STREAM_ROWS_ABOVE {
+                    return Ok::<_, Error>((applied, None));
+                }
                 let rows = rows_for(&base, &applied);
-                limits.check_rows(&applied, &rows)?;
-                Ok::<_, Error>((applied, rows))
+                limits.check_rows(&applied.ontology, &rows)?;
+                Ok((applied, Some(rows)))
             });
             let (applied, rows) = applied.await.map_err(Error::internal)??;
             if applied.changes.is_empty() && meta.skip_if_unchanged {
@@ -216,17 +220,27 @@ pub(super) fn check_writable(handle: &BranchHandle, state: &BranchState, meta: &
 }
 
 impl Engine {
-    /// Make `applied` (with its `rows_for`) durable as the commit after
-    /// `state` (the head the caller read under the branch's writer lock),
-    /// then publish it.
+    /// Make `applied` (with its `rows_for`, or `None` to have them rendered
+    /// and checked against the limits as they are written) durable as the
+    /// commit after `state` (the head the caller read under the branch's
+    /// writer lock), then publish it.
     pub(super) async fn publish_commit(
         &self,
         handle: &BranchHandle,
         state: &BranchState,
-        (applied, rows): (Applied, Vec<EntityRow>),
+        (applied, rows): (Applied, Option<Vec<EntityRow>>),
         meta: &WriteMeta,
         progress: Option<Arc<Progress>>,
     ) -> Result<Committed> {
+        let Applied { ontology, changes } = applied;
+        let changes = Arc::new(changes);
+        let rows = match &rows {
+            Some(rows) => CommitRows::All(rows),
+            None => {
+                let base = (*state.ontology).clone();
+                CommitRows::chunks(render_rows(self.inner.writes, base, ontology.clone(), changes.clone()))
+            }
+        };
         let commit = self
             .inner
             .store
@@ -236,8 +250,8 @@ impl Engine {
                 author: meta.author.as_deref(),
                 message: meta.message.as_deref(),
                 timestamp: Utc::now(),
-                changes: &applied.changes,
-                rows: &rows,
+                changes: &changes,
+                rows,
                 progress: progress.as_deref(),
                 merge: meta.merge.as_ref().map(|(source, v)| MergeMark { source, source_version: *v }),
                 audit: meta.audit.as_ref(),
@@ -245,10 +259,10 @@ impl Engine {
             .await?;
         // Most edits (names, descriptions, statuses, link details) leave
         // the graph as it was: the next state shares it. Others patch it.
-        let changed = applied.changes.len() as u64;
-        let ontology = Arc::new(applied.ontology);
-        let next = if changes_graph(&applied.changes) {
-            let changed = applied.changes.iter().map(|c| (c.entity_kind, c.id.clone())).collect();
+        let changed = changes.len() as u64;
+        let ontology = Arc::new(ontology);
+        let next = if changes_graph(&changes) {
+            let changed = changes.iter().map(|c| (c.entity_kind, c.id.clone())).collect();
             BranchState::changed_graph(commit.version, state.protected, ontology, state, changed)
         } else {
             BranchState::same_graph(commit.version, state.protected, ontology, state)
@@ -281,11 +295,40 @@ fn changes_graph(changes: &[EntityChange]) -> bool {
 /// The entity rows a commit of `applied` on `base` writes: the new body of
 /// every added or modified entity, a tombstone for every deleted one.
 pub(super) fn rows_for(base: &Ontology, applied: &Applied) -> Vec<EntityRow> {
-    applied
-        .changes
+    rows_of(base, &applied.ontology, &applied.changes)
+}
+
+/// A commit of more changes than this renders its rows while they are
+/// written, `ROW_BATCH` at a time on a blocking thread, instead of
+/// holding every body (a million-type import is GBs of them) at once.
+const STREAM_ROWS_ABOVE: usize = 4096;
+const ROW_BATCH: usize = 4096;
+
+/// `rows_of` every change in batches, each checked against `limits`, sent
+/// as they are ready: the writer holds at most two batches unsent. Stops
+/// at the first batch over a limit (sent as the error) or when the writer
+/// has gone.
+fn render_rows(limits: WriteLimits, base: Ontology, next: Ontology, changes: Arc<Vec<EntityChange>>) -> RowChunks {
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tokio::task::spawn_blocking(move || {
+        for batch in changes.chunks(ROW_BATCH) {
+            let rows = rows_of(&base, &next, batch);
+            let checked = limits.check_rows(&next, &rows).map(|()| rows);
+            let over = checked.is_err();
+            if tx.blocking_send(checked).is_err() || over {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// The rows `changes` (from `base` to `next`) write.
+fn rows_of(base: &Ontology, next: &Ontology, changes: &[EntityChange]) -> Vec<EntityRow> {
+    changes
         .iter()
         .map(|c: &EntityChange| {
-            let (version, body) = match applied.ontology.entity(c.entity_kind, &c.id) {
+            let (version, body) = match next.entity(c.entity_kind, &c.id) {
                 Some(e) if c.change != ChangeKind::Deleted => (e.version(), Some(e.to_json().to_string())),
                 _ => (base.entity(c.entity_kind, &c.id).map_or(0, |e| e.version()), None),
             };

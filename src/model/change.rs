@@ -154,35 +154,36 @@ impl Ontology {
     fn import_into_empty(&self, entities: impl IntoIterator<Item = Entity>) -> Result<Applied> {
         // The first entity (by document position) that is invalid alone.
         let mut invalid: Option<(usize, Error)> = None;
-        let mut all: Vec<(usize, Entity)> = Vec::new();
+        // Names of object types and interfaces share one namespace; link
+        // types have their own. Each entry keyed once (a link type's id is
+        // built, not stored): (namespace, id, document position).
+        let space = |e: &Entity| (e.kind() == EntityKind::LinkType) as u8;
+        let mut all: Vec<((u8, String, usize), Entity)> = Vec::new();
         for (i, e) in entities.into_iter().enumerate() {
             let e = normalized(e, 1);
             if let Err(err) = validate_alone(&e) {
                 invalid = Some((i, err));
                 break;
             }
-            all.push((i, e));
+            all.push(((space(&e), e.id(), i), e));
         }
-        // Names of object types and interfaces share one namespace; link
-        // types have their own. A name's entries in document order: the
-        // same content again is nothing, another content the next version,
-        // another kind of node AlreadyExists.
-        let space = |e: &Entity| (e.kind() == EntityKind::LinkType) as u8;
-        all.sort_by(|(i, a), (j, b)| (space(a), a.id(), i).cmp(&(space(b), b.id(), j)));
+        // A name's entries in document order: the same content again is
+        // nothing, another content the next version, another kind of node
+        // AlreadyExists.
+        all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut clash: Option<(usize, Error)> = None;
         let mut kept: Vec<Entity> = Vec::with_capacity(all.len());
         let mut last_id: Option<(u8, String)> = None;
-        for (i, e) in all {
-            let key = (space(&e), e.id());
-            if last_id.as_ref() != Some(&key) {
-                last_id = Some(key);
+        for ((space, id, i), e) in all {
+            if last_id.as_ref().is_none_or(|(s, last)| (*s, last.as_str()) != (space, id.as_str())) {
+                last_id = Some((space, id));
                 kept.push(e);
                 continue;
             }
             let cur = kept.last_mut().expect("a name seen has an entry");
             if cur.kind() != e.kind() {
                 if clash.as_ref().is_none_or(|(j, _)| i < *j) {
-                    clash = Some((i, Error::AlreadyExists(e.id())));
+                    clash = Some((i, Error::AlreadyExists(id)));
                 }
             } else if !same_content(cur, &e) {
                 *cur = normalized(e, cur.version() + 1);

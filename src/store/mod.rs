@@ -21,8 +21,8 @@ use async_trait::async_trait;
 pub use access::{Access, AuditEntry, AuditQuery, AuditRecord, NewToken, TokenRecord};
 pub use load::{lineage, load_rows};
 pub use records::{
-    BranchRecord, Checkpoint, CommitRecord, EntityKey, EntityRow, MergeMark, MergeRecord, NewBranch, NewCheckpoint,
-    NewCommit, Progress,
+    BranchRecord, Checkpoint, CommitRecord, CommitRows, EntityKey, EntityRow, MergeMark, MergeRecord, NewBranch,
+    NewCheckpoint, NewCommit, Progress, RowChunks,
 };
 
 /// Bytes per stored chunk of a checkpoint: large enough that a million

@@ -74,13 +74,72 @@ pub struct NewCommit<'a> {
     pub message: Option<&'a str>,
     pub timestamp: DateTime<Utc>,
     pub changes: &'a [EntityChange],
-    pub rows: &'a [EntityRow],
+    pub rows: CommitRows<'a>,
     pub progress: Option<&'a Progress>,
     /// Set when this commit is a merge: recorded with it, atomically.
     pub merge: Option<MergeMark<'a>>,
     /// An audit event recorded with the commit (a merge into a protected
     /// branch).
     pub audit: Option<&'a super::AuditEntry>,
+}
+
+/// The rows of a commit, in `changes`' order: all at hand, or rendered
+/// elsewhere (off the async workers) and received a chunk at a time, so
+/// that a commit of millions of entities never holds every body at once.
+/// A chunk may be an error (a limit found while rendering): the commit is
+/// then not made, and nothing of it is written.
+pub enum CommitRows<'a> {
+    All(&'a [EntityRow]),
+    Chunks(std::sync::Mutex<Option<RowChunks>>),
+}
+
+/// The receiving end of rendered row chunks (`CommitRows::Chunks`).
+pub type RowChunks = tokio::sync::mpsc::Receiver<Result<Vec<EntityRow>>>;
+
+impl<'a> From<&'a [EntityRow]> for CommitRows<'a> {
+    fn from(rows: &'a [EntityRow]) -> Self {
+        CommitRows::All(rows)
+    }
+}
+
+impl<'a> From<&'a Vec<EntityRow>> for CommitRows<'a> {
+    fn from(rows: &'a Vec<EntityRow>) -> Self {
+        CommitRows::All(rows)
+    }
+}
+
+impl CommitRows<'_> {
+    pub fn chunks(rx: RowChunks) -> Self {
+        CommitRows::Chunks(std::sync::Mutex::new(Some(rx)))
+    }
+
+    /// The rows in order, a batch at a time. Chunks can be taken once.
+    pub(crate) fn open(&self) -> Result<OpenRows<'_>> {
+        match self {
+            CommitRows::All(rows) => Ok(OpenRows::All(Some(rows))),
+            CommitRows::Chunks(rx) => {
+                let rx = rx.lock().map_err(|_| Error::internal(anyhow::anyhow!("row chunks poisoned")))?.take();
+                let rx = rx.ok_or_else(|| Error::internal(anyhow::anyhow!("row chunks taken twice")))?;
+                Ok(OpenRows::Chunks(rx))
+            }
+        }
+    }
+}
+
+/// `CommitRows` being read.
+pub(crate) enum OpenRows<'a> {
+    All(Option<&'a [EntityRow]>),
+    Chunks(RowChunks),
+}
+
+impl<'a> OpenRows<'a> {
+    /// The next batch; `None` after the last.
+    pub(crate) async fn next(&mut self) -> Result<Option<std::borrow::Cow<'a, [EntityRow]>>> {
+        match self {
+            OpenRows::All(rows) => Ok(rows.take().map(std::borrow::Cow::Borrowed)),
+            OpenRows::Chunks(rx) => rx.recv().await.transpose().map(|c| c.map(std::borrow::Cow::Owned)),
+        }
+    }
 }
 
 /// What a merge commit brought in: `source` as of its version `source_version`.

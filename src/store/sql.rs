@@ -39,9 +39,11 @@ pub(super) const ENTITY_VERSION_PARAMS: usize = 8;
 
 /// `impl Store for $store` from the shared SQL, with the `Dialect` constant
 /// `$dialect` filling in the differences. `$store` has a field
-/// `pool: sqlx::Pool<DB>`.
+/// `pool: sqlx::Pool<DB>` (`$conn` is DB's connection) and an inherent
+/// `write_rows` (its bulk path for a commit's entity rows; `insert_rows`,
+/// defined here, is the portable one).
 macro_rules! implement_store {
-    ($store:ty, $dialect:ident) => {
+    ($store:ty, $conn:ty, $dialect:ident) => {
         // A block of its own, so the impl brings its imports with it.
         const _: () = {
             use async_trait::async_trait;
@@ -63,6 +65,53 @@ macro_rules! implement_store {
                 $dialect.insert_chunk * ENTITY_VERSION_PARAMS <= $dialect.max_params,
                 "an entity_versions INSERT chunk exceeds the bind parameter limit"
             );
+
+            impl $store {
+                /// The commit's entity rows by multi-row INSERTs, one
+                /// prepared statement per chunk size (so every full chunk
+                /// reuses one), in the caller's transaction.
+                async fn insert_rows(conn: &mut $conn, c: &NewCommit<'_>, version: i64, what: &str) -> Result<()> {
+                    // Rows arrive in batches (rendered elsewhere for a big
+                    // commit) and are written in chunks of one prepared
+                    // multi-row INSERT each.
+                    let mut rows = c.rows.open()?;
+                    let mut written = 0usize;
+                    while let Some(batch) = rows.next().await? {
+                        for chunk in batch.chunks($dialect.insert_chunk) {
+                            let Some(changes) = c.changes.get(written..written + chunk.len()) else {
+                                return Err(Error::internal(anyhow::anyhow!("{what}: more rows than changes")));
+                            };
+                            let fields: Vec<String> = changes.iter().map(|ch| fields_json(&ch.fields)).collect();
+                            // ENTITY_VERSION_PARAMS binds per row, one per column.
+                            let mut qb = QueryBuilder::new(
+                                "INSERT INTO entity_versions
+                                 (branch, kind, id, commit_version, version, body, change, fields) ",
+                            );
+                            let each = chunk.iter().zip(changes).zip(&fields);
+                            qb.push_values(each, |mut b, ((row, change), fields)| {
+                                b.push_bind(c.branch)
+                                    .push_bind(row.kind.as_str())
+                                    .push_bind(&row.id)
+                                    .push_bind(version)
+                                    .push_bind(row.version)
+                                    .push_bind(&row.body)
+                                    .push_unseparated($dialect.body_param_cast)
+                                    .push_bind(change.change.as_str())
+                                    .push_bind(fields.as_str());
+                            });
+                            qb.build().execute(&mut *conn).await.map_err(|e| db_error(&what, e))?;
+                            written += chunk.len();
+                            if let Some(p) = c.progress {
+                                p(written as u64);
+                            }
+                        }
+                    }
+                    if written != c.changes.len() {
+                        return Err(Error::internal(anyhow::anyhow!("{what}: rows and changes differ in length")));
+                    }
+                    Ok(())
+                }
+            }
 
             #[async_trait]
             impl Store for $store {
@@ -160,9 +209,6 @@ macro_rules! implement_store {
 
                 async fn append_commit(&self, c: &NewCommit<'_>) -> Result<CommitRecord> {
                     let what = format!("commit on {}", c.branch);
-                    if c.rows.len() != c.changes.len() {
-                        return Err(Error::internal(anyhow::anyhow!("{what}: rows and changes differ in length")));
-                    }
                     let mut tx = self.pool.begin_with($dialect.begin_write).await.map_err(|e| db_error(&what, e))?;
                     // The optimistic-lock check and the write in one
                     // transaction. The first statement is a write, so SQLite
@@ -204,32 +250,7 @@ macro_rules! implement_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| db_error(&what, e))?;
-                    let fields: Vec<String> = c.changes.iter().map(|ch| fields_json(&ch.fields)).collect();
-                    let rows: Vec<_> = c.rows.iter().zip(c.changes).zip(&fields).collect();
-                    let mut written = 0u64;
-                    for chunk in rows.chunks($dialect.insert_chunk) {
-                        // ENTITY_VERSION_PARAMS binds per row, one per column.
-                        let mut qb = QueryBuilder::new(
-                            "INSERT INTO entity_versions
-                             (branch, kind, id, commit_version, version, body, change, fields) ",
-                        );
-                        qb.push_values(chunk, |mut b, ((row, change), fields)| {
-                            b.push_bind(c.branch)
-                                .push_bind(row.kind.as_str())
-                                .push_bind(&row.id)
-                                .push_bind(version)
-                                .push_bind(row.version)
-                                .push_bind(&row.body)
-                                .push_unseparated($dialect.body_param_cast)
-                                .push_bind(change.change.as_str())
-                                .push_bind(fields.as_str());
-                        });
-                        qb.build().execute(&mut *tx).await.map_err(|e| db_error(&what, e))?;
-                        written += chunk.len() as u64;
-                        if let Some(p) = c.progress {
-                            p(written);
-                        }
-                    }
+                    Self::write_rows(&mut *tx, c, version, &what).await?;
                     if let Some(m) = c.merge {
                         sqlx::query(
                             "INSERT INTO merges (target, target_version, source, source_version)

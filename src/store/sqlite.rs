@@ -6,11 +6,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 
-use super::db_error;
 use super::sql::{implement_store, Dialect};
 use super::sql_access::implement_access;
+use super::{db_error, NewCommit};
 use crate::error::{Error, Result};
 
 const SQLITE: Dialect = Dialect {
@@ -55,5 +55,13 @@ impl SqliteStore {
     }
 }
 
-implement_store!(SqliteStore, SQLITE);
+impl SqliteStore {
+    /// A commit's entity rows: SQLite's bulk path is the prepared
+    /// multi-row INSERT itself (in one transaction, no round trips).
+    async fn write_rows(conn: &mut SqliteConnection, c: &NewCommit<'_>, version: i64, what: &str) -> Result<()> {
+        Self::insert_rows(conn, c, version, what).await
+    }
+}
+
+implement_store!(SqliteStore, SqliteConnection, SQLITE);
 implement_access!(SqliteStore, SQLITE);

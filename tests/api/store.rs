@@ -8,7 +8,7 @@ use chrono::{TimeZone, Utc};
 use ontograph::error::Error;
 use ontograph::model::{ChangeKind, EntityChange, EntityKind};
 use ontograph::store::{
-    connect, load_rows, AuditEntry, AuditQuery, EntityRow, MergeMark, NewBranch, NewCommit, NewToken, Store,
+    connect, load_rows, AuditEntry, AuditQuery, CommitRows, EntityRow, MergeMark, NewBranch, NewCommit, NewToken, Store,
 };
 use serde_json::json;
 
@@ -40,7 +40,7 @@ async fn commit(store: &dyn Store, branch: &str, head: i64, rows: &[EntityRow]) 
         message: Some("msg"),
         timestamp: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
         changes: &changes,
-        rows,
+        rows: rows.into(),
         progress: None,
         merge: None,
         audit: None,
@@ -233,7 +233,7 @@ async fn rows_at_touched_and_merges(url: &str) {
         message: None,
         timestamp: Utc::now(),
         changes: &changes,
-        rows: &rows,
+        rows: CommitRows::All(&rows),
         progress: None,
         merge: Some(MergeMark { source: "dev", source_version: 0 }),
         audit: None,
@@ -358,7 +358,7 @@ async fn tokens_and_audit(url: &str) {
         message: None,
         timestamp: Utc::now(),
         changes: &changes,
-        rows: &rows,
+        rows: CommitRows::All(&rows),
         progress: None,
         merge: Some(MergeMark { source: "dev", source_version: 0 }),
         audit: Some(&merge_audit),
@@ -402,7 +402,83 @@ async fn tokens_and_audit(url: &str) {
     assert_eq!(audit_actions(again.as_ref()).await.len(), 8);
 }
 
+/// A commit whose rows arrive as chunks of `sizes` (then `tail`, an error
+/// or nothing), on `head`.
+async fn commit_chunks(
+    s: &dyn Store,
+    head: i64,
+    ids: &[String],
+    sizes: &[usize],
+    tail: Option<Error>,
+) -> Result<i64, Error> {
+    // Backslashes of JSON's own escapes, which COPY's text format escapes again.
+    let body = r#"{"d":"tab\tnl\nbs\\q\"","n":1}"#;
+    let rows: Vec<EntityRow> = ids.iter().map(|id| row(id, 1, Some(body))).collect();
+    let changes: Vec<_> = ids.iter().map(|id| change(id, ChangeKind::Added)).collect();
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let mut rest = rows.as_slice();
+    let mut batches: Vec<Result<Vec<EntityRow>, Error>> = Vec::new();
+    for n in sizes {
+        let (now, later) = rest.split_at((*n).min(rest.len()));
+        batches.push(Ok(now.to_vec()));
+        rest = later;
+    }
+    batches.extend(tail.map(Err));
+    let feeder = tokio::spawn(async move {
+        for b in batches {
+            if tx.send(b).await.is_err() {
+                break;
+            }
+        }
+    });
+    let c = NewCommit {
+        branch: "main",
+        expected_head: head,
+        author: None,
+        message: None,
+        timestamp: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
+        changes: &changes,
+        rows: CommitRows::chunks(rx),
+        progress: None,
+        merge: None,
+        audit: None,
+    };
+    let r = s.append_commit(&c).await.map(|r| r.version);
+    // Chunks are taken once: a second try is an error, never an empty commit.
+    assert!(s.append_commit(&c).await.is_err());
+    feeder.await.unwrap();
+    r
+}
+
+async fn streamed_rows(url: &str) {
+    let store = connect(url).await.unwrap();
+    let s = store.as_ref();
+    branch(s, "main", None, None).await;
+    // Uneven batches across both backends' INSERT chunk sizes (1000, 2000).
+    let ids: Vec<String> = (0..4500).map(|i| format!("T{i:05}")).collect();
+    assert_eq!(commit_chunks(s, 0, &ids, &[1, 999, 1001, 2499], None).await.unwrap(), 1);
+    let all = live(s, "main", 1).await;
+    assert_eq!(all, ids.iter().map(|id| (id.clone(), 1)).collect::<Vec<_>>());
+    assert_eq!(s.commits("main", None, 1).await.unwrap()[0].changes.len(), 4500);
+    let own = s.own_rows("main", 1).await.unwrap();
+    let body: serde_json::Value = serde_json::from_str(own[4499].body.as_deref().unwrap()).unwrap();
+    assert_eq!(body, json!({ "d": "tab\tnl\nbs\\q\"", "n": 1 }));
+
+    // An error after some batches were written: no commit, no rows.
+    let more: Vec<String> = (0..3000).map(|i| format!("U{i:05}")).collect();
+    let over = Error::LimitExceeded("U02500 is too big".into());
+    let err = commit_chunks(s, 1, &more, &[2500], Some(over)).await.unwrap_err();
+    assert!(matches!(&err, Error::LimitExceeded(m) if m == "U02500 is too big"), "{err:?}");
+    // Fewer rows than changes (the renderer died): no commit either.
+    let err = commit_chunks(s, 1, &more, &[1000, 1000], None).await.unwrap_err();
+    assert_eq!(err.code(), "INTERNAL_SERVER_ERROR");
+    assert_eq!(s.branch("main").await.unwrap().unwrap().head, 1);
+    assert_eq!(live(s, "main", 99).await.len(), 4500);
+    assert!(s.touched("main", 1, 99).await.unwrap().is_empty());
+}
+
 conformance!(
+    streamed_rows,
     tokens_and_audit,
     commit_and_read_back,
     fork_reads_parent_up_to_fork_point,

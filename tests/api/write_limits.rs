@@ -91,3 +91,37 @@ async fn the_limits_are_reported() {
                 "heavyLaneCapacity": lane.workers + lane.queue })
     );
 }
+
+/// A commit this large renders its rows while writing them (more than
+/// `STREAM_ROWS_ABOVE`, 4096, changes): a body past the limit deep in it
+/// still refuses the whole commit, and nothing of it is stored.
+#[tokio::test]
+async fn a_streamed_import_past_the_size_limit_writes_nothing() {
+    use ontograph::model::{Entity, ObjectType};
+    let app = app().await;
+    let v = app.branch_version("main").await;
+    let doc = |big: Option<usize>| -> Vec<Entity> {
+        (0..10_000)
+            .map(|i| {
+                let description = (Some(i) == big).then(|| "x".repeat(9_000));
+                let o = serde_json::from_value::<ObjectType>(json!({ "apiName": format!("Bulk{i:05}") })).unwrap();
+                Entity::ObjectType(std::sync::Arc::new(ObjectType { description, ..o }))
+            })
+            .collect()
+    };
+    let Err(err) = app.engine.import("main", doc(Some(9_000)), "bulk".into(), None).await else {
+        panic!("an entity past --max-entity-bytes was imported")
+    };
+    assert_eq!(err.code(), "LIMIT_EXCEEDED");
+    assert!(err.to_string().contains("Bulk09000") && err.to_string().contains("--max-entity-bytes"), "{err}");
+    assert_eq!(app.branch_version("main").await, v);
+    let again = app.reopen().await;
+    assert_eq!(again.branch_version("main").await, v);
+    let count = r#"{ branch { objectTypes(filter: { search: "Bulk" }) { totalCount } } }"#;
+    assert_eq!(again.ok(count, json!({})).await["branch"]["objectTypes"]["totalCount"], 0);
+
+    let done = again.engine.import("main", doc(None), "bulk".into(), None).await.unwrap().unwrap();
+    assert_eq!((done.commit.version, done.commit.changes.len()), (v + 1, 10_000));
+    let after = again.reopen().await;
+    assert_eq!(after.ok(count, json!({})).await["branch"]["objectTypes"]["totalCount"], 10_000);
+}
